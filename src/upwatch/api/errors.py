@@ -1,0 +1,149 @@
+"""Every non-2xx answer in one envelope: `{"error", "code", "fields"?}` (see docs/api.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from upwatch.core.errors import CATALOG, AppError, ErrorCode, FieldError, code_for_status
+
+# pydantic error types → the short, stable field codes clients can switch on.
+FIELD_CODES = {
+    "missing": "required",
+    "extra_forbidden": "unknown_field",
+    "greater_than": "too_small",
+    "greater_than_equal": "too_small",
+    "less_than": "too_large",
+    "less_than_equal": "too_large",
+    "string_too_short": "too_short",
+    "string_too_long": "too_long",
+    "too_short": "too_short",
+    "too_long": "too_long",
+    "literal_error": "invalid_choice",
+    "enum": "invalid_choice",
+    "json_invalid": "invalid_json",
+    "url_parsing": "invalid_url",
+    "url_scheme": "invalid_url",
+    "uuid_parsing": "invalid_uuid",
+    "value_error": "invalid",
+}
+
+
+def error_body(code: ErrorCode, message: str, fields: Sequence[FieldError] = ()) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": message, "code": str(code)}
+    if code is ErrorCode.VALIDATION_FAILED:
+        body["fields"] = [
+            {"path": item.path, "code": item.code, "message": item.message} for item in fields
+        ]
+    return body
+
+
+def error_response(
+    code: ErrorCode,
+    message: str | None = None,
+    fields: Sequence[FieldError] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    info = CATALOG[code]
+    return JSONResponse(
+        error_body(code, message or info.message, fields),
+        status_code=int(info.status),
+        headers=headers,
+    )
+
+
+def field_path(location: Sequence[int | str]) -> str:
+    """`("body", "config", "headers", 0, "name")` → `config.headers[0].name`."""
+    parts = list(location)
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def field_errors(errors: Sequence[Any]) -> list[FieldError]:
+    return [
+        FieldError(
+            path=field_path(error.get("loc", ())),
+            code=_field_code(str(error.get("type", ""))),
+            message=_field_message(error),
+        )
+        for error in errors
+    ]
+
+
+def _field_code(error_type: str) -> str:
+    if error_type in FIELD_CODES:
+        return FIELD_CODES[error_type]
+    if error_type.endswith(("_type", "_parsing")):
+        return "invalid_type"
+    return "invalid"
+
+
+def _field_message(error: Any) -> str:
+    message = str(error.get("msg", "is invalid"))
+    if error.get("type") == "extra_forbidden":
+        return "unknown field"
+    return message.removeprefix("Value error, ")
+
+
+async def _on_app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.code, exc.text, exc.fields, exc.headers or None)
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(ErrorCode.VALIDATION_FAILED, fields=field_errors(exc.errors()))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = code_for_status(exc.status_code)
+    detail: str | None = exc.detail if isinstance(exc.detail, str) else None
+    if detail is None or detail == _reason_phrase(exc.status_code):
+        # The framework's bare reason phrase ("Not Found") says less than ours.
+        detail = None
+        if code is ErrorCode.NOT_FOUND:
+            detail = f"No endpoint matches {request.method} {request.url.path}."
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    response = error_response(code, detail, headers=headers or None)
+    response.status_code = exc.status_code
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method any route accepts on this path (the router only names the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def _reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _on_app_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)

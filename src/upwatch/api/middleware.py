@@ -1,0 +1,163 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it buffers and breaks streaming responses).
+
+`RequestContextMiddleware` is the outermost layer: it owns the request id, the access log
+line, the HTTP metrics and the last-resort 500, so even a crash answers in our envelope
+with the request id. `BodySizeLimitMiddleware` refuses oversized bodies with 413.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from upwatch.api.errors import error_body
+from upwatch.api.metrics import UNMATCHED_ROUTE, HttpMetrics
+from upwatch.core.errors import CATALOG, ErrorCode
+from upwatch.logs import get_logger
+
+REQUEST_ID_HEADER = b"x-request-id"
+# A client-supplied id is echoed only if it is short and plain; otherwise we mint our own,
+# so a hostile header cannot inject into logs.
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+log = get_logger("upwatch.http")
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER:
+            candidate: str = value.decode("latin-1")
+            if _CLIENT_REQUEST_ID.match(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        began = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                log.exception("request.crashed", method=scope["method"], path=scope["path"])
+                if not started:
+                    await _send_internal_error(send_with_id, request_id)
+            elapsed = time.perf_counter() - began
+            route = _route_template(scope)
+            self.metrics.observe(scope["method"], route, status, elapsed)
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+
+
+async def _send_internal_error(send: Send, request_id: str) -> None:
+    body = error_body(ErrorCode.INTERNAL, CATALOG[ErrorCode.INTERNAL].message)
+    body["request_id"] = request_id
+    payload = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over the limit: declared (`Content-Length`) or streamed (chunked)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await _send_too_large(send, self.max_bytes)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, _too_large_message(self.max_bytes))
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large_message(max_bytes: int) -> str:
+    return f"The request body is larger than {max_bytes} bytes."
+
+
+async def _send_too_large(send: Send, max_bytes: int) -> None:
+    payload = orjson.dumps(error_body(ErrorCode.PAYLOAD_TOO_LARGE, _too_large_message(max_bytes)))
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"connection", b"close"),
+    ]
+    start: dict[str, Any] = {"type": "http.response.start", "status": 413, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,25 @@
+"""What the app holds for its lifetime, reachable from any request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from redis.asyncio import Redis
+
+from upwatch.api.metrics import HttpMetrics
+from upwatch.db.engine import Database
+from upwatch.settings import Settings
+
+
+@dataclass(slots=True)
+class AppState:
+    settings: Settings
+    database: Database
+    metrics: HttpMetrics
+    redis: Redis | None = None
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.upwatch
+    return state

@@ -1,0 +1,132 @@
+"""`upwatch serve | db | config`: the operator's commands."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from upwatch import __version__
+from upwatch.settings import Settings, SettingsError, load_settings, masked, unknown_variables
+
+app = typer.Typer(
+    help="Upwatch: self-hosted uptime and performance monitoring.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+EXIT_CONFIG_ERROR = 2
+
+
+def settings_or_exit(**overrides: object) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        typer.echo("Configuration error:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(EXIT_CONFIG_ERROR) from None
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"upwatch {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main_options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Upwatch: self-hosted uptime and performance monitoring."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides UPWATCH_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides UPWATCH_PORT.")] = None,
+    migrate: Annotated[
+        bool, typer.Option(help="Apply pending database migrations before serving.")
+    ] = True,
+) -> None:
+    """Start the HTTP API server."""
+    import uvicorn  # noqa: PLC0415 - heavy; only this command needs it
+
+    from upwatch.api.app import create_app  # noqa: PLC0415
+    from upwatch.db import migrate as migrations  # noqa: PLC0415
+    from upwatch.logs import configure_logging, get_logger  # noqa: PLC0415
+
+    settings = settings_or_exit(host=host, port=port)
+    configure_logging(settings)
+    log = get_logger("upwatch.cli")
+    if migrate:
+        migrations.upgrade(settings.effective_database_url)
+    log.info("serve.starting", host=settings.host, port=settings.port, version=__version__)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from upwatch.db import migrate as migrations  # noqa: PLC0415
+
+    settings = settings_or_exit()
+    migrations.upgrade(settings.effective_database_url, revision)
+    typer.echo(f"Database upgraded to {revision}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[
+        str, typer.Argument(metavar="REVISION", help="Target revision: an id, -1, or base.")
+    ],
+) -> None:
+    """Revert migrations down to REVISION. Data in dropped tables is lost."""
+    from upwatch.db import migrate as migrations  # noqa: PLC0415
+
+    settings = settings_or_exit()
+    migrations.downgrade(settings.effective_database_url, revision)
+    typer.echo(f"Database downgraded to {revision}.")
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the configuration and print it (secrets masked); exit 2 on errors."""
+    settings = settings_or_exit()
+    width = max(len(name) for name in masked(settings))
+    for name, value in masked(settings).items():
+        typer.echo(f"{name.ljust(width)}  {value}")
+    for name in unknown_variables(os.environ):
+        typer.echo(f"warning: {name} is not an Upwatch setting (typo?)", err=True)
+    typer.echo("Configuration is valid.")
+
+
+@config_app.command("docs")
+def config_docs() -> None:
+    """Print the reference table of every setting (Markdown), as in docs/configuration.md."""
+    from upwatch.settings import settings_reference  # noqa: PLC0415
+
+    typer.echo(settings_reference(), nl=False)
+
+
+def main() -> None:
+    app(prog_name="upwatch")

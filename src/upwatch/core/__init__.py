@@ -1,0 +1,1 @@
+"""Domain primitives with no dependency beyond the standard library."""

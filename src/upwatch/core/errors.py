@@ -1,0 +1,91 @@
+"""The catalog of error codes: every non-2xx answer of the API carries one of these.
+
+A code's meaning never changes once published; new codes may be added. The catalog is
+mirrored in `docs/api.md` (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from http import HTTPStatus
+
+
+class ErrorCode(StrEnum):
+    VALIDATION_FAILED = "VALIDATION_FAILED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    CONFLICT = "CONFLICT"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL = "INTERNAL"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeInfo:
+    status: HTTPStatus
+    message: str
+
+
+CATALOG: dict[ErrorCode, CodeInfo] = {
+    ErrorCode.VALIDATION_FAILED: CodeInfo(HTTPStatus.BAD_REQUEST, "The request is not valid."),
+    ErrorCode.UNAUTHENTICATED: CodeInfo(HTTPStatus.UNAUTHORIZED, "Authentication is required."),
+    ErrorCode.FORBIDDEN: CodeInfo(HTTPStatus.FORBIDDEN, "You are not allowed to do this."),
+    ErrorCode.NOT_FOUND: CodeInfo(HTTPStatus.NOT_FOUND, "Not found."),
+    ErrorCode.METHOD_NOT_ALLOWED: CodeInfo(
+        HTTPStatus.METHOD_NOT_ALLOWED, "This method is not allowed on this resource."
+    ),
+    ErrorCode.CONFLICT: CodeInfo(HTTPStatus.CONFLICT, "The request conflicts with current state."),
+    ErrorCode.PAYLOAD_TOO_LARGE: CodeInfo(
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The request body is too large."
+    ),
+    ErrorCode.RATE_LIMITED: CodeInfo(HTTPStatus.TOO_MANY_REQUESTS, "Too many requests."),
+    ErrorCode.INTERNAL: CodeInfo(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error."),
+    ErrorCode.SERVICE_UNAVAILABLE: CodeInfo(
+        HTTPStatus.SERVICE_UNAVAILABLE, "The service is temporarily unavailable."
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One invalid input: `path` names the field (`config.headers[0].name`)."""
+
+    path: str
+    code: str
+    message: str
+
+
+@dataclass(slots=True)
+class AppError(Exception):
+    """An expected failure that the API turns into its error envelope.
+
+    Services raise it; only the API edge knows how to render it.
+    """
+
+    code: ErrorCode
+    message: str | None = None
+    fields: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        Exception.__init__(self, self.message or CATALOG[self.code].message)
+
+    @property
+    def status(self) -> int:
+        return int(CATALOG[self.code].status)
+
+    @property
+    def text(self) -> str:
+        return self.message or CATALOG[self.code].message
+
+
+def code_for_status(status: int) -> ErrorCode:
+    """The code for an HTTP status raised by the framework itself (404 route, 405...)."""
+    for code, info in CATALOG.items():
+        if info.status == status:
+            return code
+    return ErrorCode.INTERNAL if status >= 500 else ErrorCode.VALIDATION_FAILED

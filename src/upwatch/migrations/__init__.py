@@ -1,0 +1,1 @@
+"""Alembic migrations (dated file names); run with `upwatch db upgrade`."""

@@ -1,0 +1,225 @@
+"""Operator settings, read once from the environment (prefix `UPWATCH_`) and passed in.
+
+Secrets can also come from files: `UPWATCH_SECRET_KEY_FILE=/run/secrets/key` reads the value
+from that file (trailing newline stripped), the way Docker and Kubernetes mount secrets.
+Nothing in the domain code reads the environment; it receives a `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "UPWATCH_"
+
+#: Settings that may be given as `<NAME>_FILE`; they are masked wherever they are shown.
+SECRET_FIELDS = ("database_url", "redis_url", "secret_key", "metrics_token")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every setting Upwatch reads. `docs/configuration.md` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, validate_default=True
+    )
+
+    host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
+    data_dir: Path = Field(
+        Path("data"), description="Directory for the SQLite database and other local state."
+    )
+    database_url: SecretStr | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the database. Unset: SQLite at `<data_dir>/upwatch.db`. "
+            "`postgresql://` and `sqlite://` URLs get their async driver automatically."
+        ),
+    )
+    redis_url: SecretStr | None = Field(
+        None, description="Redis URL for shared counters and events across processes."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key for signing and encrypting secrets at rest (at least 32 characters).",
+    )
+    log_format: Literal["console", "json"] = Field(
+        "console", description="`console` for people, `json` for log collectors."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Lowest level that is logged."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted, in bytes (else 413)."
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="When set, `/metrics` requires `Authorization: Bearer <token>`.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            scheme = value.get_secret_value().split(":", 1)[0]
+            if scheme.split("+", 1)[0] not in {"sqlite", "postgresql", "postgres"}:
+                raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.data_dir / 'upwatch.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - signature of the base
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, SecretFileSource(settings_cls))
+
+
+class SecretFileSource(PydanticBaseSettingsSource):
+    """Reads `UPWATCH_<NAME>_FILE` for the secret settings."""
+
+    def get_field_value(
+        self,
+        field: FieldInfo,  # noqa: ARG002 - signature of the base
+        field_name: str,
+    ) -> tuple[Any, str, bool]:
+        # Required by the base class; `__call__` does the work for all fields at once.
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return read_secret_files(os.environ)
+
+
+class SettingsError(Exception):
+    """Invalid configuration; `problems` name each variable and what is wrong with it."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def env_name(field_name: str) -> str:
+    return f"{ENV_PREFIX}{field_name.upper()}"
+
+
+def read_secret_files(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for name in SECRET_FIELDS:
+        file_var = f"{env_name(name)}_FILE"
+        path = environ.get(file_var)
+        if not path:
+            continue
+        if environ.get(env_name(name)):
+            problems.append(f"{env_name(name)} and {file_var}: set one of them, not both")
+            continue
+        try:
+            values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            problems.append(f"{file_var}: cannot read {path}: {exc.strerror}")
+    if problems:
+        raise SettingsError(problems)
+    return values
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment, or raise `SettingsError` naming the variables."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(
+            [_describe(error["loc"], error["msg"]) for error in exc.errors()]
+        ) from None
+
+
+def _describe(loc: tuple[int | str, ...], message: str) -> str:
+    name = env_name(str(loc[0])) if loc else ENV_PREFIX + "*"
+    if message.startswith("Extra inputs"):
+        message = "unknown setting"
+    return f"{name}: {message.removeprefix('Value error, ')}"
+
+
+def masked(settings: Settings) -> dict[str, str]:
+    """The effective configuration for display, with every secret masked."""
+    shown: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            shown[env_name(name)] = "********" if value.get_secret_value() else "(empty)"
+        else:
+            shown[env_name(name)] = "(unset)" if value is None else str(value)
+    shown["(effective database)"] = _mask_url(settings.effective_database_url)
+    return shown
+
+
+def _mask_url(url: str) -> str:
+    """Hide the password of a URL (`postgresql://user:***@host/db`)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, location = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{location}"
+
+
+def settings_reference() -> str:
+    """The Markdown table of every setting, for docs/configuration.md (`upwatch config docs`)."""
+    rows = ["| variable | default | description |", "| --- | --- | --- |"]
+    for name, info in Settings.model_fields.items():
+        default = "(unset)" if info.default is None else f"`{info.default}`"
+        variable = f"`{env_name(name)}`"
+        if name in SECRET_FIELDS:
+            variable += f" or `{env_name(name)}_FILE`"
+        rows.append(f"| {variable} | {default} | {info.description} |")
+    return "\n".join(rows) + "\n"
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """`UPWATCH_*` variables that match no setting: most often a typo worth pointing out.
+
+    `UPWATCH_TEST_*` belong to the test suite and are not settings.
+    """
+    known = {env_name(name) for name in Settings.model_fields}
+    known |= {f"{env_name(name)}_FILE" for name in SECRET_FIELDS}
+    return sorted(
+        name
+        for name in environ
+        if name.startswith(ENV_PREFIX)
+        and not name.startswith(f"{ENV_PREFIX}TEST_")
+        and name not in known
+    )
