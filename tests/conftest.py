@@ -7,12 +7,32 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import structlog
 
+from tests.support.accounts import Seeder
 from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres_server_url
+from tests.support.server import serving
+from upwatch.api.app import create_app
 from upwatch.settings import Settings
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logs_through_stdlib_logging() -> None:
+    """Route structlog through stdlib logging, which pytest captures per test, instead of
+    printing from server threads into whatever test happens to be running."""
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.KeyValueRenderer(),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -96,3 +116,30 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
 def sqlite_settings(make_settings: SettingsFactory, tmp_path: Path) -> Settings:
     """Settings on a SQLite database that is migrated lazily (enough for edge tests)."""
     return make_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'edge.db'}")
+
+
+class ApiHarness:
+    """A real server on a fresh database of one backend, plus a seeder for that database."""
+
+    def __init__(self, base_url: str, settings: Settings, seeder: Seeder) -> None:
+        self.base_url = base_url
+        self.settings = settings
+        self.seed = seeder
+
+    def client(self, token: str | None = None, **headers: str) -> httpx.Client:
+        sent = {"Authorization": f"Bearer {token}"} if token else {}
+        sent.update(headers)
+        return httpx.Client(base_url=self.base_url, headers=sent, timeout=30)
+
+
+@pytest.fixture
+def api_settings(make_settings: SettingsFactory, database_url: str) -> Settings:
+    """Override in a test module to change settings (rate limits, quotas...)."""
+    return make_settings(database_url=database_url)
+
+
+@pytest.fixture
+def api(api_settings: Settings) -> Iterator[ApiHarness]:
+    """The app served over real HTTP on each backend (SQLite, PostgreSQL)."""
+    with serving(create_app(api_settings)) as base_url:
+        yield ApiHarness(base_url, api_settings, Seeder(api_settings.effective_database_url))

@@ -23,7 +23,14 @@ from pydantic_settings import (
 ENV_PREFIX = "UPWATCH_"
 
 #: Settings that may be given as `<NAME>_FILE`; they are masked wherever they are shown.
-SECRET_FIELDS = ("database_url", "redis_url", "secret_key", "metrics_token")
+SECRET_FIELDS = (
+    "database_url",
+    "redis_url",
+    "secret_key",
+    "metrics_token",
+    "admin_password",
+    "smtp_password",
+)
 MIN_SECRET_KEY_LENGTH = 32
 
 
@@ -67,6 +74,54 @@ class Settings(BaseSettings):
         description="When set, `/metrics` requires `Authorization: Bearer <token>`.",
     )
 
+    rate_limit_per_minute: int = Field(
+        600, ge=1, description="Requests per minute allowed to each token (or session)."
+    )
+    public_rate_limit_per_minute: int = Field(
+        60,
+        ge=1,
+        description="Requests per minute allowed to each client IP on public API routes "
+        "(sign-in, invitation acceptance).",
+    )
+    quota_max_members: int | None = Field(
+        None, ge=1, description="Most members an organization may have. Unset: no limit."
+    )
+    quota_max_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Most active (unrevoked) tokens an organization may have. Unset: no limit.",
+    )
+    admin_email: str = Field(
+        "admin@example.com",
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Email of the owner created on first run (empty database).",
+    )
+    admin_password: SecretStr | None = Field(
+        None,
+        description="Password of the owner created on first run. Unset: one is generated and "
+        "printed once.",
+    )
+    cookie_secure: bool = Field(
+        True,
+        description="Mark the dashboard session cookie Secure (sent over HTTPS only; browsers "
+        "also send it to http://localhost).",
+    )
+    public_url: str | None = Field(
+        None,
+        description="The URL people reach Upwatch at, for links in emails. Unset: "
+        "http://<host>:<port>.",
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for emails (invitations, alerts). Unset: no email."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_username: str | None = Field(None, description="SMTP user name, if the server needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="`starttls` (port 587), `tls` (port 465) or `none` (local relay)."
+    )
+    smtp_from: str = Field("upwatch@localhost", description="Sender address of emails.")
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: SecretStr | None) -> SecretStr | None:
@@ -91,6 +146,10 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def effective_database_url(self) -> str:

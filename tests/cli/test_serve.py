@@ -21,12 +21,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_migrates_answers_and_logs_each_request_with_its_id(tmp_path: Path) -> None:
+def _serve(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     port = _free_port()
     env = {
         **os.environ,
         "UPWATCH_PORT": str(port),
-        "UPWATCH_DATA_DIR": str(tmp_path / "data"),
+        "UPWATCH_DATA_DIR": str(data_dir),
         "UPWATCH_LOG_FORMAT": "json",
     }
     process = subprocess.Popen(
@@ -36,14 +36,22 @@ def test_serve_migrates_answers_and_logs_each_request_with_its_id(tmp_path: Path
         stderr=subprocess.STDOUT,
         text=True,
     )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.terminate()
+    output, _ = process.communicate(timeout=20)
+    return output
+
+
+def test_serve_migrates_answers_and_logs_each_request_with_its_id(tmp_path: Path) -> None:
+    process, url = _serve(tmp_path / "data")
     try:
-        ready = _wait_until_ready(f"http://127.0.0.1:{port}")
-        missing = httpx.get(
-            f"http://127.0.0.1:{port}/api/v1/nope", headers={"X-Request-ID": "serve-test-1"}
-        )
+        ready = _wait_until_ready(url)
+        missing = httpx.get(f"{url}/api/v1/nope", headers={"X-Request-ID": "serve-test-1"})
     finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=20)
+        output = _stop(process)
     assert ready.json()["checks"] == {"database": "ok"}
     assert (tmp_path / "data" / "upwatch.db").exists()
     assert missing.status_code == 404
@@ -69,3 +77,34 @@ def _wait_until_ready(base_url: str) -> httpx.Response:
         if time.monotonic() > deadline:
             raise AssertionError("upwatch serve did not become ready")
         time.sleep(0.1)
+
+
+def test_the_first_start_prints_working_credentials_once_and_never_logs_them(
+    tmp_path: Path,
+) -> None:
+    process, url = _serve(tmp_path / "data")
+    try:
+        _wait_until_ready(url)
+    finally:
+        output = _stop(process)
+    token_line = next(line for line in output.splitlines() if "API token (shown once)" in line)
+    token = token_line.rsplit(" ", 1)[-1]
+    password_line = next(line for line in output.splitlines() if "password:" in line)
+    password = password_line.split()[1]
+    log_lines = [line for line in output.splitlines() if line.startswith("{")]
+    assert token not in "\n".join(log_lines)
+    assert password not in "\n".join(log_lines)
+
+    again, url = _serve(tmp_path / "data")
+    try:
+        _wait_until_ready(url)
+        me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        login = httpx.post(
+            f"{url}/api/v1/auth/login", json={"email": "admin@example.com", "password": password}
+        )
+    finally:
+        second_output = _stop(again)
+    assert me.status_code == 200
+    assert me.json()["role"] == "owner"
+    assert login.status_code == 200
+    assert "API token" not in second_output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,11 +13,17 @@ from upwatch import __version__
 from upwatch.api import health
 from upwatch.api.docs import install_docs
 from upwatch.api.errors import install_error_handlers
+from upwatch.api.housekeeping import purge_expired_periodically
+from upwatch.api.idempotency import IdempotencyMiddleware, install_replay_handler
 from upwatch.api.metrics import HttpMetrics
 from upwatch.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from upwatch.api.openapi import install_openapi
+from upwatch.api.routes import ROUTERS
 from upwatch.api.state import AppState
+from upwatch.core.clock import Clock, SystemClock
+from upwatch.crypto import SecretBox, resolve_secret_key
 from upwatch.db.engine import Database
+from upwatch.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from upwatch.settings import Settings
 
 DESCRIPTION = (
@@ -25,19 +32,25 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    redis = _redis_client(settings)
     state = AppState(
         settings=settings,
         database=Database(settings.effective_database_url),
         metrics=HttpMetrics(),
-        redis=_redis_client(settings),
+        clock=clock or SystemClock(),
+        limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
+        idempotency_box=SecretBox(resolve_secret_key(settings), "idempotency-responses"),
+        redis=redis,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        housekeeping = asyncio.create_task(purge_expired_periodically(state))
         try:
             yield
         finally:
+            housekeeping.cancel()
             await state.database.dispose()
             if state.redis is not None:
                 await state.redis.aclose()
@@ -52,10 +65,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.upwatch = state
     install_error_handlers(app)
+    install_replay_handler(app)
     install_openapi(app)
     install_docs(app)
     app.include_router(health.router)
+    for router in ROUTERS:
+        app.include_router(router)
     # Added last = outermost: the request context wraps everything, even the size check.
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
     return app

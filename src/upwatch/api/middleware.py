@@ -40,6 +40,14 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def _add_extra_headers(headers: list[tuple[bytes, bytes]], extra: dict[str, str]) -> None:
+    """Headers the request's handling asked for (rate limits, quotas), unless already set."""
+    present = {name.lower() for name, _ in headers}
+    for name, value in extra.items():
+        if name.lower().encode("latin-1") not in present:
+            headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+
+
 def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
@@ -67,6 +75,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
+                _add_extra_headers(headers, scope.get("state", {}).get("extra_headers", {}))
                 message = {**message, "headers": headers}
             await send(message)
 

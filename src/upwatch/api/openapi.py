@@ -7,6 +7,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from upwatch.api.auth import required_scope
+from upwatch.api.routes import api_routes
+
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
     "type": "object",
@@ -41,6 +44,7 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
             )
             _use_error_envelope(schema)
+            _declare_scopes(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -58,3 +62,14 @@ def _use_error_envelope(schema: dict[str, Any]) -> None:
             responses = operation.get("responses", {})
             if responses.pop("422", None) is not None:
                 responses["400"] = {"description": "Validation failed", "content": error_ref}
+
+
+def _declare_scopes(schema: dict[str, Any]) -> None:
+    """`x-required-scope` on each operation, from the route's `require(...)`."""
+    for route in api_routes():
+        scope = required_scope(route)
+        operations = schema.get("paths", {}).get(route.path_format, {})
+        for method in route.methods or ():
+            operation = operations.get(method.lower())
+            if operation is not None:
+                operation["x-required-scope"] = scope or "public"

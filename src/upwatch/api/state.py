@@ -8,7 +8,10 @@ from fastapi import Request
 from redis.asyncio import Redis
 
 from upwatch.api.metrics import HttpMetrics
+from upwatch.core.clock import Clock
+from upwatch.crypto import SecretBox
 from upwatch.db.engine import Database
+from upwatch.ratelimit import RateLimiter
 from upwatch.settings import Settings
 
 
@@ -17,6 +20,9 @@ class AppState:
     settings: Settings
     database: Database
     metrics: HttpMetrics
+    clock: Clock
+    limiter: RateLimiter
+    idempotency_box: SecretBox  # stored responses may hold one-time secrets (new tokens)
     redis: Redis | None = None
 
 

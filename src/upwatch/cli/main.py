@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from upwatch import __version__
+from upwatch.cli.accounts import token_app, user_app
 from upwatch.settings import Settings, SettingsError, load_settings, masked, unknown_variables
+
+if TYPE_CHECKING:
+    from upwatch.accounts.bootstrap import FirstRun
+    from upwatch.db.engine import Database
 
 app = typer.Typer(
     help="Upwatch: self-hosted uptime and performance monitoring.", no_args_is_help=True
@@ -17,6 +22,8 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 EXIT_CONFIG_ERROR = 2
 
@@ -69,6 +76,7 @@ def serve(
     log = get_logger("upwatch.cli")
     if migrate:
         migrations.upgrade(settings.effective_database_url)
+    announce_first_run(settings)
     log.info("serve.starting", host=settings.host, port=settings.port, version=__version__)
     uvicorn.run(
         create_app(settings),
@@ -79,6 +87,49 @@ def serve(
         server_header=False,
         loop="uvloop",
         http="httptools",
+    )
+
+
+def announce_first_run(settings: Settings) -> None:
+    """On an empty database, create the first owner and say once how to get in."""
+    from upwatch.accounts.bootstrap import first_run  # noqa: PLC0415
+    from upwatch.cli.accounts import run_with_database  # noqa: PLC0415
+    from upwatch.core.clock import SystemClock  # noqa: PLC0415
+    from upwatch.db.unit_of_work import unit_of_work  # noqa: PLC0415
+
+    async def work(database: Database) -> FirstRun | None:
+        async with unit_of_work(database) as session:
+            password = settings.admin_password
+            return await first_run(
+                session,
+                email=settings.admin_email,
+                password=password.get_secret_value() if password else None,
+                now=SystemClock().now(),
+            )
+
+    created = run_with_database(settings, work)
+    if created is None:
+        return
+    # Printed, never logged: these credentials must not end up in log storage.
+    password_line = (
+        f"  password: {created.password}   (generated; change it after signing in)"
+        if created.password
+        else "  password: the one in UPWATCH_ADMIN_PASSWORD"
+    )
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                "Upwatch first run: created the organization "
+                f"'{created.organization}' and its owner.",
+                f"  sign in:  {created.email}",
+                password_line,
+                f"  API token (shown once): {created.token}",
+                f"  try it:   curl -H 'Authorization: Bearer {created.token}' "
+                f"{settings.effective_public_url}/api/v1/me",
+                "",
+            ]
+        )
     )
 
 

@@ -20,6 +20,14 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     RATE_LIMITED = "RATE_LIMITED"
+    TOKEN_SCOPE_INSUFFICIENT = "TOKEN_SCOPE_INSUFFICIENT"
+    CSRF_TOKEN_INVALID = "CSRF_TOKEN_INVALID"
+    SOLE_OWNER = "SOLE_OWNER"
+    IDEMPOTENCY_KEY_TOO_LONG = "IDEMPOTENCY_KEY_TOO_LONG"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    TOKEN_DAILY_LIMIT_EXCEEDED = "TOKEN_DAILY_LIMIT_EXCEEDED"
     INTERNAL = "INTERNAL"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
@@ -43,6 +51,30 @@ CATALOG: dict[ErrorCode, CodeInfo] = {
         HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The request body is too large."
     ),
     ErrorCode.RATE_LIMITED: CodeInfo(HTTPStatus.TOO_MANY_REQUESTS, "Too many requests."),
+    ErrorCode.TOKEN_SCOPE_INSUFFICIENT: CodeInfo(
+        HTTPStatus.FORBIDDEN, "The token lacks the scope this request needs."
+    ),
+    ErrorCode.CSRF_TOKEN_INVALID: CodeInfo(
+        HTTPStatus.FORBIDDEN, "The X-CSRF-Token header is missing or does not match."
+    ),
+    ErrorCode.SOLE_OWNER: CodeInfo(
+        HTTPStatus.CONFLICT, "An organization must keep at least one owner."
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_TOO_LONG: CodeInfo(
+        HTTPStatus.BAD_REQUEST, "Idempotency-Key must be at most 255 characters."
+    ),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: CodeInfo(
+        HTTPStatus.CONFLICT, "This Idempotency-Key was used with a different request."
+    ),
+    ErrorCode.IDEMPOTENCY_IN_PROGRESS: CodeInfo(
+        HTTPStatus.CONFLICT, "A request with this Idempotency-Key is still being processed."
+    ),
+    ErrorCode.QUOTA_EXCEEDED: CodeInfo(
+        HTTPStatus.TOO_MANY_REQUESTS, "The organization's quota for this resource is used up."
+    ),
+    ErrorCode.TOKEN_DAILY_LIMIT_EXCEEDED: CodeInfo(
+        HTTPStatus.TOO_MANY_REQUESTS, "This token's daily mutation limit is used up."
+    ),
     ErrorCode.INTERNAL: CodeInfo(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error."),
     ErrorCode.SERVICE_UNAVAILABLE: CodeInfo(
         HTTPStatus.SERVICE_UNAVAILABLE, "The service is temporarily unavailable."
@@ -84,7 +116,10 @@ class AppError(Exception):
 
 
 def code_for_status(status: int) -> ErrorCode:
-    """The code for an HTTP status raised by the framework itself (404 route, 405...)."""
+    """The code for an HTTP status raised by the framework itself (404 route, 405...).
+
+    Where several codes share a status, the general one is listed first in CATALOG.
+    """
     for code, info in CATALOG.items():
         if info.status == status:
             return code

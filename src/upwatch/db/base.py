@@ -6,8 +6,12 @@ both SQLite (batch mode) and PostgreSQL.
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+
+from sqlalchemy import BigInteger, Integer, MetaData, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from upwatch.core.ids import uuid7
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -20,3 +24,14 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigIntId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class PublicIdMixin:
+    """An internal integer key for joins, and the UUIDv7 that the API shows instead."""
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid7)

@@ -33,18 +33,21 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, immediate: bool = False) -> AsyncEngine:
+    """The async engine for `url`. `immediate` (SQLite only): transactions take the write lock
+    when they begin, for units of work that will write."""
     url = normalize_database_url(url)
     if is_sqlite(url):
-        return _create_sqlite_engine(url, echo=echo)
+        return _create_sqlite_engine(url, echo=echo, immediate=immediate)
     return create_async_engine(url, echo=echo, pool_pre_ping=True)
 
 
-def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
+def _create_sqlite_engine(url: str, *, echo: bool, immediate: bool) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    begin_statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
@@ -56,17 +59,36 @@ def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # We issue BEGIN ourselves (below) instead of letting the driver do it lazily.
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        # A deferred transaction that reads and then writes fails at once (SQLITE_BUSY_SNAPSHOT)
+        # if another connection committed in between; writers therefore begin IMMEDIATE and
+        # queue on the write lock (busy timeout) instead.
+        connection.exec_driver_sql(begin_statement)
 
     return engine
 
 
 class Database:
-    """Owns the engine; hands out sessions. Created by the edges (app, CLI, worker)."""
+    """Owns the engines; hands out sessions. Created by the edges (app, CLI, worker).
+
+    `session()` is for reading, `write_session()` for units of work that write. They are the
+    same on PostgreSQL; on SQLite the writer's transactions begin IMMEDIATE.
+    """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalize_database_url(url)
         self.engine = create_engine(self.url, echo=echo)
+        self.write_engine = (
+            create_engine(self.url, echo=echo, immediate=True)
+            if is_sqlite(self.url)
+            else self.engine
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     @property
     def backend(self) -> str:
@@ -80,5 +102,10 @@ class Database:
     def session(self) -> AsyncSession:
         return self.sessions()
 
+    def write_session(self) -> AsyncSession:
+        return self.write_sessions()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()

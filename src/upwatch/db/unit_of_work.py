@@ -16,8 +16,9 @@ from upwatch.db.engine import Database
 
 
 @asynccontextmanager
-async def unit_of_work(database: Database) -> AsyncIterator[AsyncSession]:
-    async with database.session() as session:
+async def unit_of_work(database: Database, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+    """A session whose work commits when the block ends, or rolls back if it raises."""
+    async with database.write_session() if write else database.session() as session:
         try:
             yield session
         except BaseException:

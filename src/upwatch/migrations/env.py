@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+import upwatch.models  # noqa: F401 - registers every table on Base.metadata
 from upwatch.db.base import Base
 from upwatch.db.engine import create_engine, normalize_database_url
+from upwatch.db.types import UtcDateTime
 from upwatch.settings import load_settings
 
 # Any number: it only has to be the same for every Upwatch process sharing a database.
@@ -23,12 +26,20 @@ def database_url() -> str:
     return normalize_database_url(load_settings().effective_database_url)
 
 
+def render_item(kind: str, item: Any, _autogen_context: Any) -> str | Literal[False]:
+    """Write our column types as plain SQLAlchemy ones, so migrations never import app code."""
+    if kind == "type" and isinstance(item, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

@@ -1,0 +1,1 @@
+"""Organizations, users, memberships, tokens, sessions and invitations."""

@@ -1,0 +1,32 @@
+"""Periodic clean-up of rows that only matter for a while: idempotency keys, sessions."""
+
+from __future__ import annotations
+
+import asyncio
+
+from upwatch.accounts import repository
+from upwatch.api.state import AppState
+from upwatch.db.unit_of_work import unit_of_work
+from upwatch.idempotency import store
+from upwatch.logs import get_logger
+
+PURGE_INTERVAL_SECONDS = 3600
+log = get_logger("upwatch.housekeeping")
+
+
+async def purge_expired(state: AppState) -> None:
+    now = state.clock.now()
+    async with state.database.write_session() as session:
+        purged = await store.purge_expired(session, now)
+    async with unit_of_work(state.database) as session:
+        await repository.purge_expired(session, now)
+    log.info("housekeeping.purged", idempotency_keys=purged)
+
+
+async def purge_expired_periodically(state: AppState) -> None:
+    while True:
+        try:
+            await purge_expired(state)
+        except Exception as exc:  # keep the loop alive; the next round tries again
+            log.warning("housekeeping.failed", error=repr(exc))
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)

@@ -1,0 +1,1 @@
+"""The audit log: who changed what, with diffs, written with the change itself."""

@@ -1,0 +1,1 @@
+"""Stored first responses for Idempotency-Key retries."""

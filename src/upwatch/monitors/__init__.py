@@ -1,0 +1,1 @@
+"""Active monitors: their configuration, state machine, results and statistics."""

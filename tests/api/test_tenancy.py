@@ -1,0 +1,240 @@
+"""Tenancy: another organization's resource answers 404 NOT_FOUND exactly like a missing one.
+
+Two organizations hold the same kinds of resources (tokens, members, invitations). For every
+route that takes an id, the other organization gets the same 404 as for a random id (never
+403, never data) and nothing changes; lists never show the other organization's data.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ApiHarness
+from tests.support.accounts import Person, Tenant
+from upwatch.api.routes import api_routes
+from upwatch.core.scopes import Role
+
+
+@dataclass(frozen=True)
+class Org:
+    """One organization and the resources created in it over the API."""
+
+    tenant: Tenant
+    member: Person
+    token: str  # plaintext of a token the owner minted
+    token_id: str
+    token_prefix: str
+    invitation_id: str
+    invitation_email: str
+
+    @property
+    def owner(self) -> Person:
+        return self.tenant.owner
+
+    def id_of(self, kind: str) -> str:
+        ids = {
+            "token": self.token_id,
+            "member": str(self.member.user_id),
+            "invitation": self.invitation_id,
+        }
+        return ids[kind]
+
+    def secrets(self) -> list[str]:
+        """Everything that identifies this organization's data in an answer."""
+        return [
+            str(self.tenant.organization_id),
+            self.tenant.name,
+            self.owner.email,
+            str(self.owner.user_id),
+            str(self.owner.token_id),
+            self.owner.token[:12],
+            self.member.email,
+            str(self.member.user_id),
+            str(self.member.token_id),
+            self.token_id,
+            self.token_prefix,
+            self.invitation_id,
+            self.invitation_email,
+        ]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A route that takes a resource id, and what to send it."""
+
+    method: str
+    path: str
+    kind: str  # token, member, invitation
+    body: dict[str, Any] | None = None
+
+    def url(self, resource_id: str) -> str:
+        return re.sub(r"\{[^}]+\}", resource_id, self.path)
+
+
+TARGETS = [
+    Target("DELETE", "/api/v1/me/tokens/{token_id}", "token"),
+    Target("PATCH", "/api/v1/members/{user_id}", "member", {"role": "viewer"}),
+    Target("DELETE", "/api/v1/members/{user_id}", "member"),
+    Target("DELETE", "/api/v1/invitations/{invitation_id}", "invitation"),
+]
+
+
+def _ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+def _organization(api: ApiHarness, name: str) -> Org:
+    tenant = api.seed.tenant(name)
+    member = api.seed.person(tenant.organization_id, Role.MEMBER)
+    email = f"invitee-{uuid.uuid4().hex[:8]}@example.com"
+    with api.client(tenant.owner.token) as http:
+        token = _ok(http.post("/api/v1/me/tokens", json={"name": f"{name} ci"}), 201)
+        invitation = _ok(
+            http.post("/api/v1/invitations", json={"email": email, "role": "member"}), 201
+        )
+    return Org(
+        tenant, member, token["token"], token["id"], token["prefix"], invitation["id"], email
+    )
+
+
+@pytest.fixture
+def orgs(api: ApiHarness) -> tuple[Org, Org]:
+    return _organization(api, "Acme"), _organization(api, "Globex")
+
+
+def _call(api: ApiHarness, caller: Org, target: Target, resource_id: str) -> httpx.Response:
+    with api.client(caller.owner.token) as http:
+        return http.request(target.method, target.url(resource_id), json=target.body)
+
+
+def _snapshot(api: ApiHarness, org: Org) -> dict[str, Any]:
+    """What the organization's owner sees of its resources."""
+    with api.client(org.owner.token) as http:
+        return {
+            "members": _ok(http.get("/api/v1/members"))["data"],
+            "invitations": _ok(http.get("/api/v1/invitations"))["data"],
+            "tokens": [
+                {**token, "last_used_at": None}  # touched by reading, at most once a minute
+                for token in _ok(http.get("/api/v1/me/tokens"))["data"]
+            ],
+            "audit": _ok(http.get("/api/v1/audit-logs", params={"limit": 100}))["data"],
+        }
+
+
+def _still_works(api: ApiHarness, token: str) -> bool:
+    with api.client(token) as http:
+        return http.get("/api/v1/me").status_code == 200
+
+
+# --- routes with an id --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: f"{t.method} {t.path}")
+def test_another_organizations_resource_is_not_found_like_a_missing_one(
+    api: ApiHarness, orgs: tuple[Org, Org], target: Target
+) -> None:
+    acme, globex = orgs
+    before = _snapshot(api, acme)
+
+    missing = _call(api, globex, target, str(uuid.uuid4()))
+    foreign = _call(api, globex, target, acme.id_of(target.kind))
+
+    assert missing.status_code == 404, missing.text
+    assert missing.json()["code"] == "NOT_FOUND"
+    assert (foreign.status_code, foreign.json()) == (missing.status_code, missing.json())
+    assert _snapshot(api, acme) == before
+    assert _still_works(api, acme.token)
+    assert _still_works(api, acme.member.token)
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: f"{t.method} {t.path}")
+def test_the_owning_organization_can_still_act_on_its_resource(
+    api: ApiHarness, orgs: tuple[Org, Org], target: Target
+) -> None:
+    """The control: the same call with the owner's own id succeeds, so the 404 above is about
+    the organization, not about the request."""
+    acme, globex = orgs
+    assert _call(api, globex, target, acme.id_of(target.kind)).status_code == 404
+
+    response = _call(api, acme, target, acme.id_of(target.kind))
+    assert response.status_code in (200, 204), response.text
+
+
+def test_a_token_of_another_member_of_my_organization_is_not_mine_to_revoke(
+    api: ApiHarness, orgs: tuple[Org, Org]
+) -> None:
+    acme, _ = orgs
+    with api.client(acme.member.token) as http:
+        response = http.delete(f"/api/v1/me/tokens/{acme.token_id}")
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "NOT_FOUND"
+    assert _still_works(api, acme.token)
+
+
+def test_every_route_with_an_id_is_in_the_tenancy_table() -> None:
+    """A new route that takes an id must be added to TARGETS (and so proven tenant-safe)."""
+    covered = {(target.method, target.path) for target in TARGETS}
+    with_ids = {
+        (method, route.path)
+        for route in api_routes()
+        if route.param_convertors
+        for method in route.methods - {"HEAD"}
+    }
+    assert with_ids - covered == set(), "add these routes to TARGETS"
+    assert covered - with_ids == set(), "TARGETS names routes that no longer exist"
+
+
+# --- lists --------------------------------------------------------------------------------
+
+LISTS = [
+    "/api/v1/members",
+    "/api/v1/invitations",
+    "/api/v1/me/tokens",
+    "/api/v1/me",
+    "/api/v1/audit-logs?limit=100",
+    "/api/v1/audit-logs?format=csv",
+]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_a_list_never_shows_another_organizations_data(
+    api: ApiHarness, orgs: tuple[Org, Org], path: str
+) -> None:
+    for mine, theirs in (orgs, orgs[::-1]):
+        with api.client(mine.owner.token) as http:
+            response = http.get(path)
+        assert response.status_code == 200, response.text
+        leaked = [value for value in theirs.secrets() if value in response.text]
+        assert leaked == [], f"{mine.tenant.name} sees {theirs.tenant.name}'s {leaked}"
+
+
+def test_my_lists_show_my_own_resources(api: ApiHarness, orgs: tuple[Org, Org]) -> None:
+    """The control for the test above: each list does show its own organization's data."""
+    for org in orgs:
+        seen = _snapshot(api, org)
+        assert {item["email"] for item in seen["members"]} == {org.owner.email, org.member.email}
+        assert [item["id"] for item in seen["invitations"]] == [org.invitation_id]
+        assert org.token_id in {item["id"] for item in seen["tokens"]}
+        assert {"token.create", "invitation.create"} <= {item["action"] for item in seen["audit"]}
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [("actor", lambda org: str(org.owner.user_id)), ("token", lambda org: str(org.owner.token_id))],
+)
+def test_audit_filters_by_another_organizations_ids_find_nothing(
+    api: ApiHarness, orgs: tuple[Org, Org], parameter: str, value: Any
+) -> None:
+    acme, globex = orgs
+    with api.client(globex.owner.token) as http:
+        response = http.get("/api/v1/audit-logs", params={parameter: value(acme)})
+    assert _ok(response)["data"] == []
+    with api.client(acme.owner.token) as http:
+        assert _ok(http.get("/api/v1/audit-logs", params={parameter: value(acme)}))["data"]
