@@ -1,0 +1,1 @@
+"""Probes: one module per check kind, listed in `registry`. Typed config in, ProbeResult out."""
