@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 TMP_DIR := $(shell mktemp -d -u /tmp/upwatch-check.XXXXXX)
+# Two workers: the tests mostly wait on sockets and databases, and this machine has 2 cores.
+PYTEST_ARGS ?= -n 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test check lint fmt migrations-check browser install install-dev clean

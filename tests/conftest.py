@@ -103,9 +103,17 @@ SettingsFactory = Callable[..., Settings]
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> SettingsFactory:
+def make_settings(tmp_path: Path, sqlite_databases: SqliteDatabases) -> SettingsFactory:
+    """Settings for a test; by default on a fresh migrated SQLite database of its own."""
+
     def build(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"data_dir": tmp_path / "data"}
+        # Scheduled checks are off unless a test turns them on: a monitor made only to test
+        # the API (https://alpha.example.com/) must never be checked, which would send
+        # traffic off this machine. Tests of the scheduler pass run_checks=True and point
+        # their monitors at loopback.
+        values: dict[str, Any] = {"data_dir": tmp_path / "data", "run_checks": False}
+        if "database_url" not in overrides:
+            values["database_url"] = sqlite_databases.migrated(tmp_path)
         values.update(overrides)
         return Settings(**values)
 
@@ -113,9 +121,9 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
 
 
 @pytest.fixture
-def sqlite_settings(make_settings: SettingsFactory, tmp_path: Path) -> Settings:
-    """Settings on a SQLite database that is migrated lazily (enough for edge tests)."""
-    return make_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'edge.db'}")
+def sqlite_settings(make_settings: SettingsFactory) -> Settings:
+    """Settings on a migrated SQLite database (enough for edge tests)."""
+    return make_settings()
 
 
 class ApiHarness:

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
         description="Requests per minute allowed to each client IP on public API routes "
         "(sign-in, invitation acceptance).",
     )
+    quota_max_monitors: int | None = Field(
+        None, ge=1, description="Most monitors an organization may have. Unset: no limit."
+    )
     quota_max_members: int | None = Field(
         None, ge=1, description="Most members an organization may have. Unset: no limit."
     )
@@ -121,6 +124,37 @@ class Settings(BaseSettings):
         "starttls", description="`starttls` (port 587), `tls` (port 465) or `none` (local relay)."
     )
     smtp_from: str = Field("upwatch@localhost", description="Sender address of emails.")
+
+    min_interval_seconds: int = Field(
+        10, ge=1, le=86400, description="Shortest check interval a monitor may have."
+    )
+    probe_public_only: bool = Field(
+        False,
+        description="Refuse probe targets that resolve to private, loopback or link-local "
+        "addresses (checked after DNS resolution). For shared multi-tenant instances.",
+    )
+    allow_unverified_concurrency: bool = Field(
+        False,
+        description="Allow `concurrency` > 1 on monitors of websites whose ownership is not "
+        "verified. Off: Upwatch cannot be turned into a load tool against others' sites.",
+    )
+    result_retention_days: int = Field(
+        30, ge=1, description="Days raw check results are kept (rollups are kept longer)."
+    )
+    rollup_retention_days: int = Field(
+        400, ge=1, description="Days minute/hour/day rollups are kept."
+    )
+    check_concurrency: int = Field(
+        500, ge=1, description="Most checks running at once in one process."
+    )
+    checks_per_host: int = Field(
+        10, ge=1, description="Most checks running at once against one host."
+    )
+    run_checks: bool = Field(
+        True,
+        description="Run scheduled checks in this process (`upwatch serve`); off for an "
+        "API-only process when separate workers run them.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,6 +1,7 @@
 """Tenancy: another organization's resource answers 404 NOT_FOUND exactly like a missing one.
 
-Two organizations hold the same kinds of resources (tokens, members, invitations). For every
+Two organizations hold the same kinds of resources (tokens, members, invitations, monitors).
+For every
 route that takes an id, the other organization gets the same 404 as for a random id (never
 403, never data) and nothing changes; lists never show the other organization's data.
 """
@@ -32,6 +33,10 @@ class Org:
     token_prefix: str
     invitation_id: str
     invitation_email: str
+    monitor_id: str
+    monitor_name: str
+    group_id: str
+    website_id: str
 
     @property
     def owner(self) -> Person:
@@ -42,6 +47,9 @@ class Org:
             "token": self.token_id,
             "member": str(self.member.user_id),
             "invitation": self.invitation_id,
+            "monitor": self.monitor_id,
+            "group": self.group_id,
+            "website": self.website_id,
         }
         return ids[kind]
 
@@ -61,6 +69,9 @@ class Org:
             self.token_prefix,
             self.invitation_id,
             self.invitation_email,
+            self.monitor_id,
+            self.monitor_name,
+            f"{self.tenant.name} secret header value",
         ]
 
 
@@ -70,8 +81,11 @@ class Target:
 
     method: str
     path: str
-    kind: str  # token, member, invitation
+    kind: str  # token, member, invitation, monitor, group, website
     body: dict[str, Any] | None = None
+    # What the owner gets: success, except where the resource itself says no (a website
+    # whose verification file does not exist answers 409, not 404).
+    owner_statuses: tuple[int, ...] = (200, 204)
 
     def url(self, resource_id: str) -> str:
         return re.sub(r"\{[^}]+\}", resource_id, self.path)
@@ -82,6 +96,23 @@ TARGETS = [
     Target("PATCH", "/api/v1/members/{user_id}", "member", {"role": "viewer"}),
     Target("DELETE", "/api/v1/members/{user_id}", "member"),
     Target("DELETE", "/api/v1/invitations/{invitation_id}", "invitation"),
+    Target("GET", "/api/v1/monitors/{monitor_id}", "monitor"),
+    Target("PATCH", "/api/v1/monitors/{monitor_id}", "monitor", {"name": "Renamed"}),
+    Target("DELETE", "/api/v1/monitors/{monitor_id}", "monitor"),
+    Target("POST", "/api/v1/monitors/{monitor_id}/pause", "monitor"),
+    Target("POST", "/api/v1/monitors/{monitor_id}/resume", "monitor"),
+    Target("POST", "/api/v1/monitors/{monitor_id}/run", "monitor"),
+    Target("GET", "/api/v1/monitors/{monitor_id}/secrets", "monitor"),
+    Target("GET", "/api/v1/monitors/{monitor_id}/checks", "monitor"),
+    Target("GET", "/api/v1/monitors/{monitor_id}/stats", "monitor"),
+    Target("GET", "/api/v1/monitors/{monitor_id}/timeline", "monitor"),
+    Target("GET", "/api/v1/monitors/{monitor_id}/uptime/daily", "monitor"),
+    Target("GET", "/api/v1/monitor-groups/{group_id}", "group"),
+    Target("PATCH", "/api/v1/monitor-groups/{group_id}", "group", {"name": "Renamed"}),
+    Target("DELETE", "/api/v1/monitor-groups/{group_id}", "group"),
+    Target("GET", "/api/v1/websites/{website_id}", "website"),
+    Target("DELETE", "/api/v1/websites/{website_id}", "website"),
+    Target("POST", "/api/v1/websites/{website_id}/verify", "website", {"method": "file"}, (409,)),
 ]
 
 
@@ -99,9 +130,36 @@ def _organization(api: ApiHarness, name: str) -> Org:
         invitation = _ok(
             http.post("/api/v1/invitations", json={"email": email, "role": "member"}), 201
         )
+        monitor = _ok(http.post("/api/v1/monitors", json=_monitor(name)), 201)
+        group = _ok(http.post("/api/v1/monitor-groups", json={"name": f"{name} team"}), 201)
+        # 127.0.0.1: verifying it (the owner control) never sends traffic off this machine.
+        website = _ok(http.post("/api/v1/websites", json={"domain": "127.0.0.1"}), 201)
     return Org(
-        tenant, member, token["token"], token["id"], token["prefix"], invitation["id"], email
+        tenant,
+        member,
+        token["token"],
+        token["id"],
+        token["prefix"],
+        invitation["id"],
+        email,
+        monitor["id"],
+        monitor["name"],
+        group["id"],
+        website["id"],
     )
+
+
+def _monitor(organization: str) -> dict[str, Any]:
+    """An on-demand monitor (only a run checks it) whose target refuses at once."""
+    return {
+        "name": f"{organization} homepage",
+        "kind": "http",
+        "target": f"http://127.0.0.1:9/{organization.lower()}",
+        "interval_seconds": 10,
+        "timeout_ms": 2000,
+        "execution_mode": "on_demand",
+        "config": {"headers": {"X-Api-Key": f"{organization} secret header value"}},
+    }
 
 
 @pytest.fixture
@@ -125,6 +183,13 @@ def _snapshot(api: ApiHarness, org: Org) -> dict[str, Any]:
                 for token in _ok(http.get("/api/v1/me/tokens"))["data"]
             ],
             "audit": _ok(http.get("/api/v1/audit-logs", params={"limit": 100}))["data"],
+            "monitors": _ok(http.get("/api/v1/monitors"))["data"],
+            "groups": _ok(http.get("/api/v1/monitor-groups"))["data"],
+            "websites": _ok(http.get("/api/v1/websites"))["data"],
+            "checks": [
+                _ok(http.get(f"/api/v1/monitors/{monitor['id']}/checks"))["data"]
+                for monitor in _ok(http.get("/api/v1/monitors"))["data"]
+            ],
         }
 
 
@@ -164,7 +229,7 @@ def test_the_owning_organization_can_still_act_on_its_resource(
     assert _call(api, globex, target, acme.id_of(target.kind)).status_code == 404
 
     response = _call(api, acme, target, acme.id_of(target.kind))
-    assert response.status_code in (200, 204), response.text
+    assert response.status_code in target.owner_statuses, response.text
 
 
 def test_a_token_of_another_member_of_my_organization_is_not_mine_to_revoke(
@@ -200,6 +265,8 @@ LISTS = [
     "/api/v1/me",
     "/api/v1/audit-logs?limit=100",
     "/api/v1/audit-logs?format=csv",
+    "/api/v1/monitors",
+    "/api/v1/monitors?q=homepage",
 ]
 
 
@@ -222,7 +289,10 @@ def test_my_lists_show_my_own_resources(api: ApiHarness, orgs: tuple[Org, Org]) 
         assert {item["email"] for item in seen["members"]} == {org.owner.email, org.member.email}
         assert [item["id"] for item in seen["invitations"]] == [org.invitation_id]
         assert org.token_id in {item["id"] for item in seen["tokens"]}
-        assert {"token.create", "invitation.create"} <= {item["action"] for item in seen["audit"]}
+        assert [item["id"] for item in seen["monitors"]] == [org.monitor_id]
+        assert {"token.create", "invitation.create", "monitor.create"} <= {
+            item["action"] for item in seen["audit"]
+        }
 
 
 @pytest.mark.parametrize(

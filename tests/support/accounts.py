@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from uuid import UUID
 from sqlalchemy import select, text
 
 from upwatch.accounts import tokens, users
+from upwatch.accounts.passwords import hash_password
 from upwatch.audit.service import Actor, Source
 from upwatch.core.clock import SystemClock
 from upwatch.core.scopes import Role
@@ -22,6 +24,11 @@ from upwatch.models import Organization, User
 SEED = Actor(source=Source.SYSTEM)
 PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)
+
+
+@functools.cache
+def _password_hash() -> str:
+    return hash_password(PASSWORD)
 
 
 @dataclass(frozen=True)
@@ -95,11 +102,14 @@ class Seeder:
                     session,
                     SEED,
                     email=email,
-                    password=PASSWORD,
+                    password=None,
                     organization=organization,
                     role=role,
                     now=now,
                 )
+                # The same Argon2id hash for every seeded person: hashing is deliberately
+                # slow, and the tests need many people, not many hashes.
+                user.password_hash = _password_hash()
                 token, plaintext = await tokens.create_token(
                     session,
                     SEED.as_user(user.id, user.email),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,10 @@ from upwatch.api.state import AppState
 from upwatch.core.clock import Clock, SystemClock
 from upwatch.crypto import SecretBox, resolve_secret_key
 from upwatch.db.engine import Database
+from upwatch.engine.engine import Engine
+from upwatch.events import EventBus, MemoryEventBus
+from upwatch.events.redis_bus import RedisEventBus
+from upwatch.monitors.secrets import SecretStore
 from upwatch.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from upwatch.settings import Settings
 
@@ -34,23 +39,40 @@ DESCRIPTION = (
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     redis = _redis_client(settings)
+    instance_key = resolve_secret_key(settings)
+    clock = clock or SystemClock()
+    database = Database(settings.effective_database_url)
+    # The instance key is shared by every process of an installation and by no other.
+    namespace = hashlib.sha256(instance_key.encode()).hexdigest()[:16]
+    bus: EventBus = RedisEventBus(redis, namespace) if redis is not None else MemoryEventBus()
+    monitor_secrets = SecretStore(SecretBox(instance_key, "monitor-secrets"))
+    metrics = HttpMetrics()
     state = AppState(
         settings=settings,
-        database=Database(settings.effective_database_url),
-        metrics=HttpMetrics(),
-        clock=clock or SystemClock(),
+        database=database,
+        metrics=metrics,
+        clock=clock,
         limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
-        idempotency_box=SecretBox(resolve_secret_key(settings), "idempotency-responses"),
+        idempotency_box=SecretBox(instance_key, "idempotency-responses"),
+        monitor_secrets=monitor_secrets,
+        bus=bus,
+        engine=Engine(database, settings, monitor_secrets, bus, clock, metrics.registry),
         redis=redis,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(bus, RedisEventBus):
+            await bus.start()
+        await state.engine.start(schedule_checks=settings.run_checks)
         housekeeping = asyncio.create_task(purge_expired_periodically(state))
         try:
             yield
         finally:
             housekeeping.cancel()
+            await state.engine.stop()
+            if isinstance(bus, RedisEventBus):
+                await bus.stop()
             await state.database.dispose()
             if state.redis is not None:
                 await state.redis.aclose()

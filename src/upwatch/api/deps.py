@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,18 +14,35 @@ from upwatch.core.principal import Principal
 from upwatch.db.unit_of_work import unit_of_work
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+AFTER_COMMIT = "after_commit"
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the endpoint returns, before the response
-    is sent (scope="function"), rolled back if it raises."""
+    is sent (scope="function"), rolled back if it raises. Then the work registered with
+    `after_commit` runs (telling the engine about changed monitors, say)."""
     state = app_state(request)
     async with unit_of_work(state.database, write=request.method in MUTATING_METHODS) as session:
         yield session
+    for action in request.scope.get("state", {}).pop(AFTER_COMMIT, []):
+        await action()
+
+
+async def write_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A writing unit of work for a GET that records something (an audited secret read)."""
+    state = app_state(request)
+    async with unit_of_work(state.database, write=True) as session:
+        yield session
+
+
+def after_commit(request: Request, action: Callable[[], Awaitable[None]]) -> None:
+    """Run `action` once the request's changes are committed (never if they roll back)."""
+    request.scope.setdefault("state", {}).setdefault(AFTER_COMMIT, []).append(action)
 
 
 State = Annotated[AppState, Depends(app_state)]
 Session = Annotated[AsyncSession, Depends(db_session, scope="function")]
+WriteSession = Annotated[AsyncSession, Depends(write_db_session, scope="function")]
 
 
 def client_ip(request: Request) -> str:

@@ -13,6 +13,9 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from upwatch.core.errors import CATALOG, AppError, ErrorCode, FieldError, code_for_status
+from upwatch.probes.registry import PROBES
+
+UNION_TAGS = frozenset(PROBES)
 
 # pydantic error types → the short, stable field codes clients can switch on.
 FIELD_CODES = {
@@ -64,6 +67,9 @@ def field_path(location: Sequence[int | str]) -> str:
     parts = list(location)
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:]
+    # pydantic names the branch of a tagged union (`config.http.verbose`); clients know
+    # the field as `config.verbose`.
+    parts = [part for part in parts if not (isinstance(part, str) and part in UNION_TAGS)]
     path = ""
     for part in parts:
         if isinstance(part, int):

@@ -7,6 +7,7 @@ import asyncio
 from upwatch.accounts import repository
 from upwatch.api.state import AppState
 from upwatch.db.unit_of_work import unit_of_work
+from upwatch.engine.retention import purge_old_results
 from upwatch.idempotency import store
 from upwatch.logs import get_logger
 
@@ -20,7 +21,8 @@ async def purge_expired(state: AppState) -> None:
         purged = await store.purge_expired(session, now)
     async with unit_of_work(state.database) as session:
         await repository.purge_expired(session, now)
-    log.info("housekeeping.purged", idempotency_keys=purged)
+    results = await purge_old_results(state.database, state.settings, now)
+    log.info("housekeeping.purged", idempotency_keys=purged, check_results=results)
 
 
 async def purge_expired_periodically(state: AppState) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from upwatch.accounts import repository
 from upwatch.api.deps import add_response_headers
 from upwatch.core.errors import AppError, ErrorCode
+from upwatch.monitors import repository as monitor_repository
 from upwatch.settings import Settings
 
 
@@ -22,6 +23,10 @@ async def organization_quotas(
     session: AsyncSession, settings: Settings, organization_id: int
 ) -> dict[str, QuotaUsage]:
     return {
+        "monitors": QuotaUsage(
+            limit=settings.quota_max_monitors,
+            used=await monitor_repository.count_monitors(session, organization_id),
+        ),
         "members": QuotaUsage(
             limit=settings.quota_max_members,
             used=await repository.count_members(session, organization_id),

@@ -1,24 +1,5 @@
-"""Shared pieces of the API's schemas."""
+"""Shared pieces of the API's schemas (defined in `upwatch.schema`, used by every slice)."""
 
-from __future__ import annotations
+from upwatch.schema import EmailAddress, Strict, Timestamp
 
-from datetime import datetime
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
-
-from upwatch.core.clock import isoformat_z
-
-#: ISO 8601, UTC, with `Z` and milliseconds: the one timestamp format of the API.
-Timestamp = Annotated[datetime, PlainSerializer(isoformat_z, return_type=str)]
-
-
-#: Deliberately loose: self-hosted teams use internal domains (ops@corp.lan) that strict
-#: validators reject. Whether mail arrives is the real test.
-EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
-
-
-class Strict(BaseModel):
-    """Request bodies: unknown fields are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+__all__ = ["EmailAddress", "Strict", "Timestamp"]

@@ -11,6 +11,9 @@ from upwatch.api.metrics import HttpMetrics
 from upwatch.core.clock import Clock
 from upwatch.crypto import SecretBox
 from upwatch.db.engine import Database
+from upwatch.engine.engine import Engine
+from upwatch.events import EventBus
+from upwatch.monitors.secrets import SecretStore
 from upwatch.ratelimit import RateLimiter
 from upwatch.settings import Settings
 
@@ -23,6 +26,9 @@ class AppState:
     clock: Clock
     limiter: RateLimiter
     idempotency_box: SecretBox  # stored responses may hold one-time secrets (new tokens)
+    monitor_secrets: SecretStore
+    bus: EventBus
+    engine: Engine
     redis: Redis | None = None
 
 

@@ -85,6 +85,7 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        timeout_graceful_shutdown=10,  # event streams stay open; do not wait for them forever
         loop="uvloop",
         http="httptools",
     )

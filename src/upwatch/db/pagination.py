@@ -31,3 +31,33 @@ async def keyset_page(
     rows = rows[:limit]
     next_key: UUID | None = getattr(rows[-1][0], key.key) if more and rows else None
     return rows, next_key
+
+
+async def sorted_keyset_page(
+    session: AsyncSession,
+    query: Select[*tuple[Any, ...]],
+    sort: InstrumentedAttribute[Any],
+    key: InstrumentedAttribute[UUID],
+    *,
+    limit: int,
+    after: tuple[Any, UUID] | None,
+    descending: bool,
+) -> tuple[Sequence[Any], tuple[Any, UUID] | None]:
+    """Keyset pages ordered by a non-null `sort` column, ties broken by `key`.
+
+    `after` is the (sort value, key) of the last row of the previous page. The first entity
+    `query` selects must be the model both columns belong to.
+    """
+    if after is not None:
+        value, last = after
+        if descending:
+            query = query.where((sort < value) | ((sort == value) & (key < last)))
+        else:
+            query = query.where((sort > value) | ((sort == value) & (key > last)))
+    order = (sort.desc(), key.desc()) if descending else (sort.asc(), key.asc())
+    rows = (await session.execute(query.order_by(*order).limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not (more and rows):
+        return rows, None
+    return rows, (getattr(rows[-1][0], sort.key), getattr(rows[-1][0], key.key))

@@ -20,6 +20,7 @@ from upwatch.events.bus import Event, Filter, MemoryEventBus, Subscription
 from upwatch.logs import get_logger
 
 CHANNEL = "upwatch:events"
+READY_WAIT_SECONDS = 3.0
 log = get_logger("upwatch.events")
 
 
@@ -49,17 +50,23 @@ def _decode(raw: bytes) -> Event:
 
 
 class RedisEventBus:
-    def __init__(self, redis: Redis, channel: str = CHANNEL) -> None:
+    def __init__(self, redis: Redis, namespace: str = "") -> None:
+        """`namespace` keeps installations that share a Redis apart (their organization
+        ids overlap); every process of one installation must use the same."""
         self._redis = redis
-        self._channel = channel
+        self._channel = f"{CHANNEL}:{namespace}" if namespace else CHANNEL
         self._local = MemoryEventBus()
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
     async def start(self) -> None:
-        """Listen before anything is published, so no event of ours is missed."""
+        """Listen before anything is published, so no event of ours is missed. If Redis is
+        down the process still starts (/health/ready says so) and listening resumes later."""
         self._listener = asyncio.create_task(self._listen(), name="redis-event-listener")
-        await asyncio.wait_for(self._ready.wait(), timeout=10)
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout=READY_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning("events.redis_not_ready")
 
     async def stop(self) -> None:
         if self._listener is not None:

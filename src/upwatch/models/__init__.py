@@ -2,22 +2,38 @@
 
 from upwatch.models.api_token import ApiToken
 from upwatch.models.audit_log import AuditLog
+from upwatch.models.check_result import CheckResult
+from upwatch.models.check_rollup import CheckRollup
 from upwatch.models.idempotency_key import IdempotencyKey
 from upwatch.models.invitation import Invitation
 from upwatch.models.membership import Membership
+from upwatch.models.monitor import Monitor
+from upwatch.models.monitor_group import MonitorGroup
+from upwatch.models.monitor_state import MonitorState
+from upwatch.models.monitor_tag import MonitorTag
 from upwatch.models.organization import Organization
+from upwatch.models.state_change import StateChange
 from upwatch.models.token_usage import TokenDailyUsage
 from upwatch.models.user import User
 from upwatch.models.user_session import UserSession
+from upwatch.models.website import Website
 
 __all__ = [
     "ApiToken",
     "AuditLog",
+    "CheckResult",
+    "CheckRollup",
     "IdempotencyKey",
     "Invitation",
     "Membership",
+    "Monitor",
+    "MonitorGroup",
+    "MonitorState",
+    "MonitorTag",
     "Organization",
+    "StateChange",
     "TokenDailyUsage",
     "User",
     "UserSession",
+    "Website",
 ]

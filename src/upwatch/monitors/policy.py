@@ -108,8 +108,11 @@ def decide(
     thresholds: Thresholds,
     *,
     maintenance: bool = False,
+    paused: bool = False,
 ) -> Decision:
     new, reason = apply(counters, outcome, thresholds)
+    if paused:  # an on-demand run of a paused monitor: recorded, still paused
+        return Decision(new, MonitorStatus.PAUSED, f"paused; checks say: {reason}")
     if maintenance:
         return Decision(new, MonitorStatus.MAINTENANCE, f"in maintenance; checks say: {reason}")
     return Decision(new, new.status, reason)

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -114,9 +114,14 @@ class ProbeContext:
 
 
 class ProbeConfig(BaseModel):
-    """Base of the per-kind configs: unknown fields are errors, values never change."""
+    """Base of the per-kind configs: unknown fields are errors, values never change.
+
+    `secret_paths` names the fields stored encrypted and never shown by ordinary reads
+    (`"headers.*"`: every value of a mapping; `"basic_auth.password"`: one field).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    secret_paths: ClassVar[tuple[str, ...]] = ()
 
 
 ConfigT_contra = TypeVar("ConfigT_contra", bound=BaseModel, contravariant=True)
@@ -128,6 +133,11 @@ class Probe(Protocol[ConfigT_contra]):
 
     @property
     def config_model(self) -> type[BaseModel]: ...
+
+    def check_target(self, target: str) -> str:
+        """The host the target names; ValueError (a readable message) if the target is not
+        one this kind can check. Used to validate monitors before they are saved."""
+        ...
 
     async def run(
         self,

@@ -90,6 +90,11 @@ class DnsProbe:
     kind: ClassVar[str] = "dns"
     config_model: ClassVar[type[BaseModel]] = DnsConfig
 
+    def check_target(self, target: str) -> str:
+        """The name to look up; ValueError if it is not one."""
+        _query_name(target, "A")
+        return target.strip().lower().rstrip(".")
+
     async def run(
         self, target: str, config: DnsConfig, timeout_seconds: float, context: ProbeContext
     ) -> ProbeResult:

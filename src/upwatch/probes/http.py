@@ -71,6 +71,8 @@ class HttpConfig(ProbeConfig):
     `keyword` must appear in the body and `keyword_absent` must not (case-sensitive).
     """
 
+    secret_paths: ClassVar[tuple[str, ...]] = ("headers.*", "basic_auth.password")
+
     kind: Literal["http"] = "http"
     method: HttpMethod = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
@@ -117,6 +119,14 @@ class HttpConfig(ProbeConfig):
 class HttpProbe:
     kind: ClassVar[str] = "http"
     config_model: ClassVar[type[BaseModel]] = HttpConfig
+
+    def check_target(self, target: str) -> str:
+        """The host a target names (for per-host limits and websites); ValueError if the
+        target is not an http:// or https:// URL."""
+        url = URL(target.strip())
+        if url.scheme not in ("http", "https") or not url.raw_host:
+            raise ValueError("must be an http:// or https:// URL")
+        return check_host(url.raw_host).lower()
 
     async def run(
         self, target: str, config: HttpConfig, timeout_seconds: float, context: ProbeContext

@@ -50,6 +50,10 @@ class PingProbe:
     kind: ClassVar[str] = "ping"
     config_model: ClassVar[type[BaseModel]] = PingConfig
 
+    def check_target(self, target: str) -> str:
+        """The host to ping; ValueError if it is not a host name or an IP address."""
+        return check_host(target.strip()).lower()
+
     async def run(
         self, target: str, config: PingConfig, timeout_seconds: float, context: ProbeContext
     ) -> ProbeResult:

@@ -36,6 +36,10 @@ class TcpProbe:
     kind: ClassVar[str] = "tcp"
     config_model: ClassVar[type[BaseModel]] = TcpConfig
 
+    def check_target(self, target: str) -> str:
+        """The host of `host:port`; ValueError otherwise."""
+        return parse_endpoint(target).host.lower()
+
     async def run(
         self, target: str, config: TcpConfig, timeout_seconds: float, context: ProbeContext
     ) -> ProbeResult:

@@ -78,6 +78,10 @@ class TlsProbe:
     kind: ClassVar[str] = "tls"
     config_model: ClassVar[type[BaseModel]] = TlsConfig
 
+    def check_target(self, target: str) -> str:
+        """The host of `host[:port]` (443 by default); ValueError otherwise."""
+        return parse_endpoint(target, default_port=DEFAULT_PORT).host.lower()
+
     async def run(
         self, target: str, config: TlsConfig, timeout_seconds: float, context: ProbeContext
     ) -> ProbeResult:

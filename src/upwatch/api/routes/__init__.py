@@ -7,9 +7,31 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from upwatch.api.routes import audit, me, members, session
+from upwatch.api.routes import (
+    audit,
+    events,
+    groups,
+    me,
+    members,
+    monitor_results,
+    monitors,
+    osminog,
+    session,
+    websites,
+)
 
-ROUTERS: tuple[APIRouter, ...] = (me.router, members.router, session.router, audit.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    me.router,
+    members.router,
+    session.router,
+    audit.router,
+    monitors.router,
+    groups.router,
+    monitor_results.router,
+    events.router,
+    websites.router,
+    osminog.router,
+)
 
 
 def api_routes() -> Iterator[APIRoute]:

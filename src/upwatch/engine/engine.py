@@ -1,0 +1,188 @@
+"""The engine: loads monitors, schedules them, runs checks, records the results.
+
+One per process. `upwatch serve` runs it beside the API (unless `UPWATCH_RUN_CHECKS=false`);
+the API always uses it for on-demand runs. The engine keeps each monitor's live state in
+memory (the writer persists it), so a check costs no database read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from upwatch.core.clock import Clock
+from upwatch.db.engine import Database
+from upwatch.engine.live import CheckRecord, Live, evaluate
+from upwatch.engine.metrics import EngineMetrics, MonitorCollector
+from upwatch.engine.runner import Runner
+from upwatch.engine.scheduler import Scheduler
+from upwatch.engine.snapshot import MonitorSnapshot, snapshot_of
+from upwatch.engine.writer import ResultWriter
+from upwatch.events import EventBus
+from upwatch.logs import get_logger
+from upwatch.models import Monitor, MonitorState
+from upwatch.monitors import repository
+from upwatch.monitors.secrets import SecretStore
+from upwatch.settings import Settings
+
+LOAD_PAGE = 2000
+LOAD_RETRY_SECONDS = 2.0
+DRAIN_SECONDS = 5.0
+log = get_logger("upwatch.engine")
+
+
+class Engine:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        store: SecretStore,
+        bus: EventBus,
+        clock: Clock,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self._database = database
+        self._store = store
+        self._clock = clock
+        self.runner = Runner(
+            max_concurrency=settings.check_concurrency,
+            per_host=settings.checks_per_host,
+            public_only=settings.probe_public_only,
+        )
+        self.writer = ResultWriter(database, bus)
+        self.scheduler = Scheduler(clock, self._scheduled_check)
+        self._live: dict[int, Live] = {}
+        self._current: dict[int, MonitorSnapshot] = {}  # the latest config of each monitor
+        self._identity: dict[int, dict[str, str]] = {}
+        self._loop: asyncio.Task[None] | None = None
+        registry = registry or CollectorRegistry()
+        self.metrics = EngineMetrics(registry)
+        registry.register(MonitorCollector(self._metric_rows))
+
+    async def start(self, *, schedule_checks: bool) -> None:
+        self.writer.start()
+        if schedule_checks:
+            self._loop = asyncio.create_task(self._schedule(), name="scheduler")
+
+    async def _schedule(self) -> None:
+        """Load the monitors (retrying while the database is unreachable: the API still
+        serves and /health/ready says why), then run the scheduler."""
+        while True:
+            try:
+                await self._load_all()
+                break
+            except Exception as exc:
+                log.warning("engine.load_failed", error=repr(exc), retry_in=LOAD_RETRY_SECONDS)
+                await asyncio.sleep(LOAD_RETRY_SECONDS)
+        log.info("engine.started", monitors=len(self.scheduler))
+        await self.scheduler.run()
+
+    async def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        await self.scheduler.drain(DRAIN_SECONDS)
+        await self.writer.stop()
+
+    async def _load_all(self) -> None:
+        after = 0
+        while True:
+            async with self._database.session() as session:
+                page = await repository.schedulable(session, after_id=after, limit=LOAD_PAGE)
+            for monitor, state in page:
+                self._adopt(monitor, state)
+            if len(page) < LOAD_PAGE:
+                return
+            after = page[-1][0].id
+
+    def _metric_rows(self) -> Iterator[tuple[dict[str, str], Any, float | None]]:
+        for monitor_id, identity in list(self._identity.items()):
+            live = self._live.get(monitor_id)
+            if live is not None:
+                yield identity, live.status, live.last_latency_ms
+
+    def _remember(self, monitor: Monitor, state: MonitorState) -> MonitorSnapshot:
+        self._identity[monitor.id] = {
+            "monitor_id": str(monitor.public_id),
+            "name": monitor.name,
+            "kind": monitor.kind,
+        }
+        self._live.setdefault(monitor.id, Live.from_state(state))
+        snapshot = snapshot_of(monitor, self._store)
+        self._current[monitor.id] = snapshot
+        return snapshot
+
+    def _adopt(self, monitor: Monitor, state: MonitorState) -> MonitorSnapshot:
+        snapshot = self._remember(monitor, state)
+        current = self.scheduler.slot_of(monitor.id)
+        keep = current if current is not None and state.next_run_at is not None else None
+        self.scheduler.place(snapshot, keep or state.next_run_at)
+        return snapshot
+
+    async def refresh(self, monitor_ids: Iterable[int]) -> None:
+        """Apply edits, pauses, resumes and deletions at once."""
+        for monitor_id in monitor_ids:
+            async with self._database.session() as session:
+                found = await repository.with_state(session, monitor_id)
+            if found is None:
+                self.scheduler.remove(monitor_id)
+                self._live.pop(monitor_id, None)
+                self._current.pop(monitor_id, None)
+                self._identity.pop(monitor_id, None)
+                continue
+            monitor, state = found
+            if state.next_run_at is None:  # resumed or interval changed: a fresh slot
+                self.scheduler.remove(monitor_id)
+            live = self._live.get(monitor_id)
+            if live is not None:
+                live.status = Live.from_state(state).status  # the API may have paused it
+            self._adopt(monitor, state)
+
+    async def _scheduled_check(self, snapshot: MonitorSnapshot, slot: datetime) -> None:
+        self.metrics.lateness.observe(max(0.0, (self._clock.now() - slot).total_seconds()))
+        await self._execute(snapshot, slot, wait=False)
+
+    async def run_now(self, monitor_id: int) -> CheckRecord:
+        """Check a monitor at once (on-demand or not) and return once it is recorded."""
+        async with self._database.session() as session:
+            found = await repository.with_state(session, monitor_id)
+        if found is None:
+            raise LookupError(monitor_id)
+        monitor, state = found
+        snapshot = self._remember(monitor, state)
+        record = await self._execute(snapshot, self._clock.now(), wait=True)
+        if record is None:
+            raise LookupError(monitor_id)
+        return record
+
+    async def _execute(
+        self, snapshot: MonitorSnapshot, scheduled_at: datetime, *, wait: bool
+    ) -> CheckRecord | None:
+        checked_at = self._clock.now()
+        observation = await self.runner.check(snapshot, checked_at)
+        # Judge by the monitor as it is now: it may have been paused, edited or deleted
+        # while the check ran.
+        current, live = self._current.get(snapshot.id), self._live.get(snapshot.id)
+        if current is None or live is None:
+            return None  # deleted meanwhile: nothing to record
+        record = evaluate(
+            current,
+            live,
+            observation,
+            scheduled_at=scheduled_at,
+            checked_at=checked_at,
+            next_run_at=self.scheduler.slot_of(snapshot.id),
+        )
+        self.metrics.checks.labels(snapshot.kind, observation.error_code or "ok").inc()
+        written = self.writer.submit(record)
+        if wait:
+            await written
+        else:  # the writer logs a failed batch; nothing else waits for this one
+            written.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return record

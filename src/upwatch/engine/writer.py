@@ -1,0 +1,168 @@
+"""Batched writes of check results: one transaction per batch for the result rows, the live
+states, the rollups and the state changes; events are published after the commit.
+
+Checks never wait for the database: they submit a record and go on. A caller that needs the
+write to be done (an on-demand run) awaits the future `submit` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from upwatch.db.engine import Database
+from upwatch.db.unit_of_work import unit_of_work
+from upwatch.engine.live import CheckRecord
+from upwatch.engine.rollups import Key, Rollup, RollupCache, keys_for
+from upwatch.events import EventBus
+from upwatch.logs import get_logger
+from upwatch.models import CheckResult, CheckRollup, Monitor, MonitorState
+from upwatch.models.state_change import StateChange
+
+FLUSH_SECONDS = 0.25
+MAX_BATCH = 2000
+log = get_logger("upwatch.writer")
+
+
+class ResultWriter:
+    def __init__(self, database: Database, bus: EventBus) -> None:
+        self._database = database
+        self._bus = bus
+        self._pending: list[tuple[CheckRecord, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._rollups = RollupCache()
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, record: CheckRecord) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, done))
+        if len(self._pending) >= MAX_BATCH:
+            self._wake.set()
+        return done
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="result-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # the batch's futures carry the error; keep writing
+                log.exception("writer.flush_failed")
+
+    async def flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            records = [record for record, _ in batch]
+            try:
+                records = await self._write_existing(records)
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                raise
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+            try:
+                await self._bus.publish([event for record in records for event in record.events])
+            except Exception as exc:  # results are stored; only the live announcement is lost
+                log.warning("writer.publish_failed", error=repr(exc))
+
+    async def _write_existing(self, records: list[CheckRecord]) -> list[CheckRecord]:
+        """Write the batch; if a monitor was deleted meanwhile (its rows break a foreign
+        key), drop only its records and write the rest."""
+        try:
+            await self._write(records)
+        except IntegrityError:
+            async with self._database.session() as session:
+                ids = {record.monitor_id for record in records}
+                found = await session.execute(select(Monitor.id).where(Monitor.id.in_(ids)))
+                alive = set(found.scalars())
+            records = [record for record in records if record.monitor_id in alive]
+            self._rollups.forget_monitors(ids - alive)
+            if records:
+                await self._write(records)
+        return records
+
+    async def _write(self, records: Sequence[CheckRecord]) -> None:
+        """One transaction; the rollup cache takes the new values only once it commits."""
+        async with unit_of_work(self._database) as session:
+            await session.execute(insert(CheckResult), [r.result_row for r in records])
+            await session.execute(update(MonitorState), _latest_states(records))
+            changes = [
+                {"monitor_id": r.monitor_id, **r.state_change} for r in records if r.state_change
+            ]
+            if changes:
+                session.add_all(StateChange(**change) for change in changes)
+            touched = await self._write_rollups(session, records)
+        self._rollups.store(touched)
+        self._rollups.forget_before(max(r.checked_at for r in records))
+
+    async def _write_rollups(
+        self, session: AsyncSession, records: Sequence[CheckRecord]
+    ) -> dict[Key, Rollup]:
+        keys = {key for r in records for key in keys_for(r.monitor_id, r.checked_at)}
+        await self._load_missing(session, keys)
+        touched = {key: self._rollups.copy_of(key) for key in keys}
+        for record in records:
+            for key in keys_for(record.monitor_id, record.checked_at):
+                touched[key].add(record.ok, record.latency_ms, record.maintenance)
+        rows = [
+            {"monitor_id": k[0], "resolution": k[1], "bucket_start": k[2], **r.values()}
+            for k, r in touched.items()
+        ]
+        dialect = session.get_bind().dialect.name
+        statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(CheckRollup)
+        columns = [c for c in rows[0] if c not in {"monitor_id", "resolution", "bucket_start"}]
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["monitor_id", "resolution", "bucket_start"],
+                set_={column: statement.excluded[column] for column in columns},
+            ),
+            rows,
+        )
+        return touched
+
+    async def _load_missing(self, session: AsyncSession, keys: set[Key]) -> None:
+        """Rows of buckets this process has not seen yet (after a restart)."""
+        missing = self._rollups.missing(keys)
+        if not missing:
+            return
+        key_columns = tuple_(
+            CheckRollup.monitor_id, CheckRollup.resolution, CheckRollup.bucket_start
+        )
+        result = await session.execute(select(CheckRollup).where(key_columns.in_(list(missing))))
+        for row in result.scalars():
+            self._rollups.load(
+                (row.monitor_id, row.resolution, row.bucket_start), Rollup.from_row(row)
+            )
+
+
+def _latest_states(records: Sequence[CheckRecord]) -> list[dict[str, Any]]:
+    """One update per monitor: its last record's state."""
+    latest: dict[int, tuple[datetime, dict[str, Any]]] = {}
+    for record in records:
+        known = latest.get(record.monitor_id)
+        if known is None or record.checked_at >= known[0]:
+            latest[record.monitor_id] = (record.checked_at, record.state_values)
+    return [values for _, values in latest.values()]

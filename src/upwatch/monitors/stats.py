@@ -1,0 +1,132 @@
+"""Statistics from rollups: a window is covered by whole days, whole hours and, at its
+edges, minutes, so no query ever scans raw results and the figures are exact to the minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from upwatch.models import CheckRollup
+from upwatch.monitors import histogram
+
+MINUTE, HOUR, DAY = 60, 3600, 86400
+
+
+def floor_to(moment: datetime, seconds: int) -> datetime:
+    timestamp = moment.timestamp()
+    return datetime.fromtimestamp(timestamp - timestamp % seconds, tz=moment.tzinfo)
+
+
+def cover(start: datetime, end: datetime) -> list[tuple[int, datetime, datetime]]:
+    """(resolution, first bucket, end) ranges tiling [start, end), both minute-aligned:
+    days where whole days fit, hours where whole hours fit, minutes at the edges."""
+    ranges: list[tuple[int, datetime, datetime]] = []
+    cursor = start
+    for resolution, coarser in ((MINUTE, HOUR), (HOUR, DAY)):  # rise to coarser buckets
+        boundary = _ceil_to(cursor, coarser)
+        if boundary > end:
+            break
+        if boundary > cursor:
+            ranges.append((resolution, cursor, boundary))
+            cursor = boundary
+    for resolution in (DAY, HOUR, MINUTE):  # then the biggest that fit, down to the end
+        aligned_end = floor_to(end, resolution)
+        if aligned_end > cursor:
+            ranges.append((resolution, cursor, aligned_end))
+            cursor = aligned_end
+    return ranges
+
+
+def _ceil_to(moment: datetime, seconds: int) -> datetime:
+    floored = floor_to(moment, seconds)
+    return floored if floored == moment else floored + timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    checks: int
+    failures: int
+    maintenance_checks: int
+    latency_count: int
+    latency_sum_ms: float
+    min_ms: float | None
+    max_ms: float | None
+    histogram: list[int]
+
+    def summary(self) -> dict[str, Any]:
+        counted = self.checks
+        low, high = self.min_ms or 0.0, self.max_ms or 0.0
+        return {
+            "checks": counted,
+            "failures": self.failures,
+            "uptime_percent": (
+                round((counted - self.failures) / counted * 100, 3) if counted else None
+            ),
+            "min_ms": self.min_ms,
+            "max_ms": self.max_ms,
+            "avg_ms": (
+                round(self.latency_sum_ms / self.latency_count, 2) if self.latency_count else None
+            ),
+            "p50_ms": histogram.percentile(self.histogram, 50, low=low, high=high),
+            "p95_ms": histogram.percentile(self.histogram, 95, low=low, high=high),
+            "p99_ms": histogram.percentile(self.histogram, 99, low=low, high=high),
+        }  # fmt: skip
+
+
+def total(rows: Sequence[CheckRollup]) -> Totals:
+    mins = [row.latency_min_ms for row in rows if row.latency_min_ms is not None]
+    maxes = [row.latency_max_ms for row in rows if row.latency_max_ms is not None]
+    return Totals(
+        checks=sum(row.checks for row in rows),
+        failures=sum(row.failures for row in rows),
+        maintenance_checks=sum(row.maintenance_checks for row in rows),
+        latency_count=sum(row.latency_count for row in rows),
+        latency_sum_ms=sum(row.latency_sum_ms for row in rows),
+        min_ms=min(mins) if mins else None,
+        max_ms=max(maxes) if maxes else None,
+        histogram=histogram.merge(histogram.expand(row.histogram) for row in rows),
+    )
+
+
+async def rollups_between(
+    session: AsyncSession, monitor_id: int, start: datetime, end: datetime
+) -> list[CheckRollup]:
+    """The rollup rows tiling [start, end)."""
+    ranges = cover(start, end)
+    if not ranges:
+        return []
+    conditions = [
+        and_(
+            CheckRollup.resolution == resolution,
+            CheckRollup.bucket_start >= first,
+            CheckRollup.bucket_start < last,
+        )
+        for resolution, first, last in ranges
+    ]
+    result = await session.execute(
+        select(CheckRollup).where(CheckRollup.monitor_id == monitor_id, or_(*conditions))
+    )
+    return list(result.scalars())
+
+
+async def rollups_of(
+    session: AsyncSession, monitor_id: int, resolution: int, start: datetime, end: datetime
+) -> list[CheckRollup]:
+    """Rows of one resolution in [start, end), oldest first (charts, daily bars)."""
+    result = await session.execute(
+        select(CheckRollup)
+        .where(
+            CheckRollup.monitor_id == monitor_id,
+            CheckRollup.resolution == resolution,
+            CheckRollup.bucket_start >= start,
+            CheckRollup.bucket_start < end,
+        )
+        .order_by(CheckRollup.bucket_start)
+    )
+    return list(result.scalars())
