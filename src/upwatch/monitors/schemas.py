@@ -51,7 +51,12 @@ class MonitorCreate(Strict):
     interval_seconds: int = Field(
         60, le=86400, description="At least UPWATCH_MIN_INTERVAL_SECONDS."
     )
-    timeout_ms: int = Field(10_000, ge=100, le=120_000, description="Below the interval.")
+    timeout_ms: int | None = Field(
+        None,
+        ge=100,
+        le=120_000,
+        description="Below the interval. Default: 10000, or 3/4 of a shorter interval.",
+    )
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     group_id: UUID | None = None
     is_active: bool = True

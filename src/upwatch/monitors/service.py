@@ -48,6 +48,14 @@ def _check_schedule(rules: Rules, interval_seconds: int, timeout_ms: int) -> Non
         raise _invalid("timeout_ms", "too_large", "must be shorter than the interval")
 
 
+DEFAULT_TIMEOUT_MS = 10_000
+
+
+def default_timeout_ms(interval_seconds: int) -> int:
+    """10 s, or 3/4 of an interval too short for that (a check must end before the next)."""
+    return min(DEFAULT_TIMEOUT_MS, interval_seconds * 750)
+
+
 def host_of(kind: str, target: str) -> str:
     try:
         return PROBES[kind].check_target(target)
@@ -100,7 +108,8 @@ async def create(
     data: MonitorCreate,
     now: datetime,
 ) -> Monitor:
-    _check_schedule(rules, data.interval_seconds, data.timeout_ms)
+    timeout_ms = data.timeout_ms or default_timeout_ms(data.interval_seconds)
+    _check_schedule(rules, data.interval_seconds, timeout_ms)
     host = host_of(data.kind, data.target)
     public, hidden = secrets.split(config_for(data.kind, data.config), secret_paths(data.kind))
     monitor = Monitor(
@@ -112,6 +121,7 @@ async def create(
         **data.model_dump(include=set(AUDITED)),
     )
     monitor.target = data.target.strip()
+    monitor.timeout_ms = timeout_ms
     await _attach(session, monitor, rules, data.group_id, host)
     session.add(monitor)
     await session.flush()
