@@ -3,6 +3,7 @@
 #   make test    install what the tests need, run them
 #   make check   format + lint + types + import contracts + migrations check + tests
 #   make fmt     format and fix what ruff can
+#   make bench   run the benchmarks in bench/ (figures: docs/benchmarks.md)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ TMP_DIR := $(shell mktemp -d -u /tmp/upwatch-check.XXXXXX)
 PYTEST_ARGS ?= -n 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test check lint fmt migrations-check browser install install-dev clean
+.PHONY: run test check lint fmt migrations-check browser bench install install-dev clean
 
 run: $(VENV)/.runtime
 	$(BIN)/upwatch db upgrade
@@ -23,14 +24,14 @@ test: $(VENV)/.dev browser
 check: lint migrations-check test
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff format --check src tests tools
-	$(BIN)/ruff check src tests tools
+	$(BIN)/ruff format --check src tests tools bench
+	$(BIN)/ruff check src tests tools bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 fmt: $(VENV)/.dev
-	$(BIN)/ruff format src tests tools
-	$(BIN)/ruff check --fix src tests tools
+	$(BIN)/ruff format src tests tools bench
+	$(BIN)/ruff check --fix src tests tools bench
 
 # `alembic upgrade head` then `alembic check` (models and migrations agree), on a scratch SQLite
 # file and, when UPWATCH_TEST_DATABASE_URL is set, on a scratch PostgreSQL database.
@@ -44,6 +45,15 @@ migrations-check: $(VENV)/.dev
 		UPWATCH_DATABASE_URL=$$url $(BIN)/alembic check; \
 		$(BIN)/python tools/pg_scratch.py drop upwatch_migrations_check; \
 	else echo "UPWATCH_TEST_DATABASE_URL is not set: migrations checked on SQLite only"; fi
+
+# Each benchmark prints a summary and, last, one JSON line. BENCH_DATABASE_URL=postgresql://...
+# runs them on a scratch PostgreSQL database too.
+bench: $(VENV)/.dev
+	$(BIN)/python bench/deadlines.py
+	$(BIN)/python bench/pings.py
+	@if [ -n "$$BENCH_DATABASE_URL" ]; then \
+		$(BIN)/python bench/deadlines.py --database-url "$$BENCH_DATABASE_URL" && \
+		$(BIN)/python bench/pings.py --database-url "$$BENCH_DATABASE_URL"; fi
 
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
 browser:

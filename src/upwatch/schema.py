@@ -16,6 +16,10 @@ Timestamp = Annotated[datetime, PlainSerializer(isoformat_z, return_type=str)]
 #: validators reject. Whether mail arrives is the real test.
 EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)]
 
+#: Labels on monitors and heartbeats, for filters (`?tag=a&tag=b`) and routing.
+Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/@+-]+$")]
+MAX_TAGS = 20
+
 
 class Strict(BaseModel):
     """Request bodies: unknown fields are an error, not silently dropped."""

@@ -83,6 +83,20 @@ class Settings(BaseSettings):
         description="Requests per minute allowed to each client IP on public API routes "
         "(sign-in, invitation acceptance).",
     )
+    ping_rate_limit_per_minute: int = Field(
+        6000,
+        ge=1,
+        description="Heartbeat pings per minute accepted from each client IP (then 429).",
+    )
+    ping_body_max_bytes: int = Field(
+        100_000,
+        ge=0,
+        description="Bytes of a ping's body stored with it (job output); the rest is dropped "
+        "and the ping marked truncated.",
+    )
+    quota_max_heartbeats: int | None = Field(
+        None, ge=1, description="Most heartbeats an organization may have. Unset: no limit."
+    )
     quota_max_monitors: int | None = Field(
         None, ge=1, description="Most monitors an organization may have. Unset: no limit."
     )
@@ -139,7 +153,10 @@ class Settings(BaseSettings):
         "verified. Off: Upwatch cannot be turned into a load tool against others' sites.",
     )
     result_retention_days: int = Field(
-        30, ge=1, description="Days raw check results are kept (rollups are kept longer)."
+        30,
+        ge=1,
+        description="Days raw check results, heartbeat pings and runs are kept (rollups and "
+        "state changes are kept longer).",
     )
     rollup_retention_days: int = Field(
         400, ge=1, description="Days minute/hour/day rollups are kept."

@@ -15,11 +15,9 @@ import asyncio
 import json
 import os
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -31,13 +29,11 @@ from websockets.sync.client import ClientConnection, connect
 from tests.conftest import ApiHarness, SettingsFactory
 from tests.support.accounts import Seeder, Tenant
 from tests.support.server import serving
+from tests.support.sse import EVENTS, READ_SECONDS, event_stream
 from upwatch.api.app import create_app
 from upwatch.core.scopes import Role
 
 MONITORS = "/api/v1/monitors"
-EVENTS = "/api/v1/events"
-READ_SECONDS = 10.0  # the longest any single read from a stream may take
-DEADLINE_SECONDS = 20.0  # the longest a test waits for one event, keep-alives included
 
 
 # --- a real target server -------------------------------------------------------------
@@ -122,90 +118,6 @@ def run(http: httpx.Client, monitor: dict[str, Any]) -> dict[str, Any]:
     return ok(http.post(f"{MONITORS}/{monitor['id']}/run"))  # type: ignore[no-any-return]
 
 
-# --- reading Server-Sent Events --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Received:
-    """One event as the stream framed it: its `id:` and `event:` lines and its envelope."""
-
-    sse_id: str
-    sse_event: str
-    envelope: dict[str, Any]
-
-    @property
-    def type(self) -> str:
-        return str(self.envelope["type"])
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return self.envelope["data"]  # type: ignore[no-any-return]
-
-
-class EventStream:
-    """An open `text/event-stream` response, read one event at a time."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self._lines = response.iter_lines()
-
-    def _block(self, deadline: float) -> dict[str, str]:
-        """The fields of the next non-empty block (comments such as keep-alives skipped)."""
-        fields: dict[str, str] = {}
-        try:
-            for line in self._lines:
-                if time.monotonic() > deadline:
-                    pytest.fail("no event arrived before the deadline")
-                if line == "":
-                    if fields:
-                        return fields
-                    continue
-                if line.startswith(":"):
-                    continue
-                name, _, value = line.partition(":")
-                fields[name] = value.removeprefix(" ")
-        except httpx.ReadTimeout:
-            pytest.fail(f"the stream sent nothing for {READ_SECONDS} s")
-        pytest.fail("the server ended the stream")
-
-    def wait_until_subscribed(self) -> None:
-        """The server subscribes before it sends its first block (`retry:`); events caused
-        after this call reach the stream."""
-        first = self._block(time.monotonic() + DEADLINE_SECONDS)
-        assert "retry" in first, first
-
-    def next(self) -> Received:
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while True:
-            block = self._block(deadline)
-            if "data" in block:
-                return Received(
-                    block.get("id", ""), block.get("event", ""), json.loads(block["data"])
-                )
-
-
-@contextmanager
-def event_stream(
-    base_url: str,
-    token: str,
-    params: list[tuple[str, str]] | None = None,
-    last_event_id: str | None = None,
-) -> Iterator[EventStream]:
-    headers = {"Authorization": f"Bearer {token}"}
-    if last_event_id is not None:
-        headers["Last-Event-ID"] = last_event_id
-    with (
-        httpx.Client(base_url=base_url, timeout=READ_SECONDS) as client,
-        client.stream("GET", EVENTS, params=tuple(params or ()), headers=headers) as response,
-    ):
-        if response.status_code != 200:
-            response.read()
-            pytest.fail(f"the stream was refused: {response.status_code} {response.text}")
-        assert response.headers["content-type"].startswith("text/event-stream")
-        stream = EventStream(response)
-        stream.wait_until_subscribed()
-        yield stream
-
-
 # --- Server-Sent Events ----------------------------------------------------------------
 
 
@@ -258,7 +170,7 @@ def test_a_type_filter_lets_through_only_the_types_asked_for(
     api: ApiHarness, tenant: Tenant, http: httpx.Client, target: str
 ) -> None:
     monitor = create_monitor(http, f"{target}/ok")
-    wanted = [("type", "heartbeat.*"), ("type", "monitor.status_changed")]
+    wanted = ["heartbeat.*", "monitor.status_changed"]
 
     with event_stream(api.base_url, tenant.owner.token, wanted) as stream:
         run(http, monitor)  # check_completed is published first, then status_changed
@@ -273,7 +185,7 @@ def test_a_type_prefix_filter_lets_through_every_type_under_it(
 ) -> None:
     monitor = create_monitor(http, f"{target}/ok")
 
-    with event_stream(api.base_url, tenant.owner.token, [("type", "monitor.*")]) as stream:
+    with event_stream(api.base_url, tenant.owner.token, ["monitor.*"]) as stream:
         run(http, monitor)
         types = [stream.next().type, stream.next().type]
 
@@ -286,7 +198,7 @@ def test_a_monitor_filter_lets_through_only_that_monitors_events(
     other = create_monitor(http, f"{target}/ok", name="Other")
     watched = create_monitor(http, f"{target}/ok", name="Watched")
 
-    with event_stream(api.base_url, tenant.owner.token, [("monitor_id", watched["id"])]) as stream:
+    with event_stream(api.base_url, tenant.owner.token, monitor_ids=[watched["id"]]) as stream:
         run(http, other)
         run(http, watched)
         first = stream.next()
@@ -315,15 +227,15 @@ def test_last_event_id_resumes_with_only_the_events_after_it(
     api: ApiHarness, tenant: Tenant, http: httpx.Client, target: str
 ) -> None:
     monitor = create_monitor(http, f"{target}/ok")
-    mine = [("monitor_id", monitor["id"])]
-    with event_stream(api.base_url, tenant.owner.token, mine) as stream:
+    mine = [monitor["id"]]
+    with event_stream(api.base_url, tenant.owner.token, monitor_ids=mine) as stream:
         run(http, monitor)
         seen = [stream.next(), stream.next()]
     assert [event.type for event in seen] == ["monitor.check_completed", "monitor.status_changed"]
 
     later = [run(http, monitor)["check"]["checked_at"], run(http, monitor)["check"]["checked_at"]]
     with event_stream(
-        api.base_url, tenant.owner.token, mine, last_event_id=seen[-1].sse_id
+        api.base_url, tenant.owner.token, monitor_ids=mine, last_event_id=seen[-1].sse_id
     ) as resumed:
         replayed = [resumed.next(), resumed.next()]
 
@@ -510,9 +422,7 @@ def test_with_redis_an_event_caused_on_one_instance_reaches_another_instances_st
         )
         monitor = create_monitor(a, f"{target}/ok")
         # Filtered on the monitor: other test runs may share this Redis.
-        stream = stack.enter_context(
-            event_stream(b_url, reader.token, [("monitor_id", monitor["id"])])
-        )
+        stream = stack.enter_context(event_stream(b_url, reader.token, monitor_ids=[monitor["id"]]))
 
         result = run(a, monitor)
         completed, changed = stream.next(), stream.next()

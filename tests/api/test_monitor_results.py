@@ -10,7 +10,7 @@ import io
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -18,12 +18,11 @@ import httpx
 import pytest
 from aiohttp import web
 
-from tests.conftest import ApiHarness, SettingsFactory
-from tests.support.accounts import Seeder, Tenant
+from tests.api.conftest import Serve
+from tests.conftest import ApiHarness
+from tests.support.accounts import Tenant
 from tests.support.http_target import HttpTarget, serving_http
-from tests.support.server import serving
 from tests.support.sockets import closed_port
-from upwatch.api.app import create_app
 
 MONITORS = "/api/v1/monitors"
 DEADLINE_SECONDS = 30
@@ -95,21 +94,6 @@ def target(targets: TargetLoop) -> Iterator[HttpTarget]:
 
 
 # --- the app, its tenant, and helpers -----------------------------------------------------
-
-Serve = Callable[..., ApiHarness]
-
-
-@pytest.fixture
-def serve(make_settings: SettingsFactory, database_url: str) -> Iterator[Serve]:
-    """The real app with these settings on the test's database."""
-    with ExitStack() as stack:
-
-        def start(**overrides: Any) -> ApiHarness:
-            settings = make_settings(database_url=database_url, **overrides)
-            base_url = stack.enter_context(serving(create_app(settings)))
-            return ApiHarness(base_url, settings, Seeder(settings.effective_database_url))
-
-        yield start
 
 
 @pytest.fixture

@@ -5,37 +5,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import ApiHarness, SettingsFactory
-from tests.support.accounts import Seeder, Tenant
-from tests.support.server import serving
-from upwatch.api.app import create_app
+from tests.api.conftest import Serve
+from tests.conftest import ApiHarness
+from tests.support.accounts import Tenant
 
 MONITORS = "/api/v1/monitors"
 MASK = "********"
 SECRET_HEADER = "s3cr3t-header-value"
 SECRET_PASSWORD = "hunter2-password"
-
-Serve = Callable[..., ApiHarness]
-
-
-@pytest.fixture
-def serve(make_settings: SettingsFactory, database_url: str) -> Iterator[Serve]:
-    """The real app with these settings on the test's database."""
-    with ExitStack() as stack:
-
-        def start(**overrides: Any) -> ApiHarness:
-            settings = make_settings(database_url=database_url, **overrides)
-            base_url = stack.enter_context(serving(create_app(settings)))
-            return ApiHarness(base_url, settings, Seeder(settings.effective_database_url))
-
-        yield start
 
 
 @pytest.fixture

@@ -8,19 +8,16 @@ import itertools
 import os
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import ExitStack
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import ApiHarness, SettingsFactory
-from tests.support.accounts import Seeder, Tenant
-from tests.support.server import serving
-from upwatch.api.app import create_app
+from tests.api.conftest import Serve
+from tests.conftest import ApiHarness
+from tests.support.accounts import Tenant
 from upwatch.core.scopes import Role
 from upwatch.db.engine import Database
 from upwatch.models import ApiToken
@@ -28,22 +25,6 @@ from upwatch.models import ApiToken
 ME = "/api/v1/me"
 TOKENS = "/api/v1/me/tokens"
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
-
-Serve = Callable[..., ApiHarness]
-
-
-@pytest.fixture
-def serve(make_settings: SettingsFactory, database_url: str) -> Iterator[Serve]:
-    """Start the real app with these settings on the test's database (call it again for
-    another instance on the same database)."""
-    with ExitStack() as stack:
-
-        def start(**overrides: Any) -> ApiHarness:
-            settings = make_settings(database_url=database_url, **overrides)
-            base_url = stack.enter_context(serving(create_app(settings)))
-            return ApiHarness(base_url, settings, Seeder(settings.effective_database_url))
-
-        yield start
 
 
 def remaining(response: httpx.Response) -> int:

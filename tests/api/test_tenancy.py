@@ -1,9 +1,9 @@
 """Tenancy: another organization's resource answers 404 NOT_FOUND exactly like a missing one.
 
-Two organizations hold the same kinds of resources (tokens, members, invitations, monitors).
-For every
-route that takes an id, the other organization gets the same 404 as for a random id (never
-403, never data) and nothing changes; lists never show the other organization's data.
+Two organizations hold the same kinds of resources (tokens, members, invitations, monitors,
+heartbeats). For every route that takes an id, the other organization gets the same 404 as
+for a random id (never 403, never data) and nothing changes; lists never show the other
+organization's data.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.conftest import ApiHarness
 from tests.support.accounts import Person, Tenant
+from upwatch.api.auth import is_public
 from upwatch.api.routes import api_routes
 from upwatch.core.scopes import Role
 
@@ -37,6 +39,9 @@ class Org:
     monitor_name: str
     group_id: str
     website_id: str
+    heartbeat_id: str
+    heartbeat_name: str
+    incident_id: str
 
     @property
     def owner(self) -> Person:
@@ -50,6 +55,8 @@ class Org:
             "monitor": self.monitor_id,
             "group": self.group_id,
             "website": self.website_id,
+            "heartbeat": self.heartbeat_id,
+            "incident": self.incident_id,
         }
         return ids[kind]
 
@@ -72,6 +79,9 @@ class Org:
             self.monitor_id,
             self.monitor_name,
             f"{self.tenant.name} secret header value",
+            self.heartbeat_id,
+            self.heartbeat_name,
+            self.incident_id,
         ]
 
 
@@ -81,7 +91,7 @@ class Target:
 
     method: str
     path: str
-    kind: str  # token, member, invitation, monitor, group, website
+    kind: str  # token, member, invitation, monitor, group, website, heartbeat, incident
     body: dict[str, Any] | None = None
     # What the owner gets: success, except where the resource itself says no (a website
     # whose verification file does not exist answers 409, not 404).
@@ -113,6 +123,26 @@ TARGETS = [
     Target("GET", "/api/v1/websites/{website_id}", "website"),
     Target("DELETE", "/api/v1/websites/{website_id}", "website"),
     Target("POST", "/api/v1/websites/{website_id}/verify", "website", {"method": "file"}, (409,)),
+    Target("GET", "/api/v1/heartbeats/{heartbeat_id}", "heartbeat"),
+    Target("PATCH", "/api/v1/heartbeats/{heartbeat_id}", "heartbeat", {"name": "Renamed"}),
+    Target("PUT", "/api/v1/heartbeats/{heartbeat_id}", "heartbeat", {"grace_seconds": 60}),
+    Target("DELETE", "/api/v1/heartbeats/{heartbeat_id}", "heartbeat"),
+    Target("POST", "/api/v1/heartbeats/{heartbeat_id}/pause", "heartbeat"),
+    Target("POST", "/api/v1/heartbeats/{heartbeat_id}/resume", "heartbeat"),
+    Target("POST", "/api/v1/heartbeats/{heartbeat_id}/rotate-token", "heartbeat"),
+    Target("GET", "/api/v1/heartbeats/{heartbeat_id}/secrets", "heartbeat"),
+    Target("GET", "/api/v1/heartbeats/{heartbeat_id}/pings", "heartbeat"),
+    Target("GET", "/api/v1/heartbeats/{heartbeat_id}/runs", "heartbeat"),
+    Target("GET", "/api/v1/heartbeats/{heartbeat_id}/stats", "heartbeat"),
+    Target("GET", "/api/v1/heartbeats/{heartbeat_id}/uptime/daily", "heartbeat"),
+    Target("GET", "/api/v1/incidents/{incident_id}", "incident"),
+    Target("PATCH", "/api/v1/incidents/{incident_id}", "incident", {"impact": "critical"}),
+    Target("POST", "/api/v1/incidents/{incident_id}/acknowledge", "incident"),
+    Target("POST", "/api/v1/incidents/{incident_id}/resolve", "incident"),
+    Target(
+        "POST", "/api/v1/incidents/{incident_id}/updates", "incident", {"body": "On it"}, (201,)
+    ),
+    Target("PUT", "/api/v1/incidents/{incident_id}/postmortem", "incident", {"markdown": "# Why"}),
 ]
 
 
@@ -134,6 +164,10 @@ def _organization(api: ApiHarness, name: str) -> Org:
         group = _ok(http.post("/api/v1/monitor-groups", json={"name": f"{name} team"}), 201)
         # 127.0.0.1: verifying it (the owner control) never sends traffic off this machine.
         website = _ok(http.post("/api/v1/websites", json={"domain": "127.0.0.1"}), 201)
+        heartbeat = _ok(http.post("/api/v1/heartbeats", json={"name": f"{name} backup"}), 201)
+        assert _ok_ping(http, heartbeat["ping_url"])
+        assert _ok_ping(http, heartbeat["ping_url"] + "/fail")  # down: an incident opens
+        (incident,) = _ok(http.get("/api/v1/incidents"))["data"]
     return Org(
         tenant,
         member,
@@ -146,7 +180,15 @@ def _organization(api: ApiHarness, name: str) -> Org:
         monitor["name"],
         group["id"],
         website["id"],
+        heartbeat["id"],
+        heartbeat["name"],
+        incident["id"],
     )
+
+
+def _ok_ping(http: httpx.Client, url: str) -> bool:
+    """A ping, so the heartbeat has pings, a run and a state change to leak, if anything did."""
+    return http.post(urlsplit(url).path, content=b"job output").text == "OK"
 
 
 def _monitor(organization: str) -> dict[str, Any]:
@@ -186,6 +228,11 @@ def _snapshot(api: ApiHarness, org: Org) -> dict[str, Any]:
             "monitors": _ok(http.get("/api/v1/monitors"))["data"],
             "groups": _ok(http.get("/api/v1/monitor-groups"))["data"],
             "websites": _ok(http.get("/api/v1/websites"))["data"],
+            "heartbeats": [
+                _ok(http.get(f"/api/v1/heartbeats/{heartbeat['id']}"))
+                for heartbeat in _ok(http.get("/api/v1/heartbeats"))["data"]
+            ],
+            "incidents": _ok(http.get("/api/v1/incidents"))["data"],
             "checks": [
                 _ok(http.get(f"/api/v1/monitors/{monitor['id']}/checks"))["data"]
                 for monitor in _ok(http.get("/api/v1/monitors"))["data"]
@@ -249,7 +296,7 @@ def test_every_route_with_an_id_is_in_the_tenancy_table() -> None:
     with_ids = {
         (method, route.path)
         for route in api_routes()
-        if route.param_convertors
+        if route.param_convertors and not is_public(route)  # public: ping credentials, no org
         for method in route.methods - {"HEAD"}
     }
     assert with_ids - covered == set(), "add these routes to TARGETS"
@@ -267,6 +314,10 @@ LISTS = [
     "/api/v1/audit-logs?format=csv",
     "/api/v1/monitors",
     "/api/v1/monitors?q=homepage",
+    "/api/v1/heartbeats",
+    "/api/v1/heartbeats?q=backup",
+    "/api/v1/incidents",
+    "/api/v1/incidents?open=true",
 ]
 
 
@@ -290,7 +341,11 @@ def test_my_lists_show_my_own_resources(api: ApiHarness, orgs: tuple[Org, Org]) 
         assert [item["id"] for item in seen["invitations"]] == [org.invitation_id]
         assert org.token_id in {item["id"] for item in seen["tokens"]}
         assert [item["id"] for item in seen["monitors"]] == [org.monitor_id]
-        assert {"token.create", "invitation.create", "monitor.create"} <= {
+        assert [(item["id"], item["pings"]) for item in seen["heartbeats"]] == [
+            (org.heartbeat_id, 2)
+        ]
+        assert [item["id"] for item in seen["incidents"]] == [org.incident_id]
+        assert {"token.create", "invitation.create", "monitor.create", "heartbeat.create"} <= {
             item["action"] for item in seen["audit"]
         }
 

@@ -47,7 +47,12 @@ async def test_one_flush_stores_a_whole_batch_and_leaves_each_monitor_at_its_lat
     published = []
     while (event := await events.next(0.05)) is not None:
         published.append(event)
-    assert len(published) == len(batch) + 2  # every check, and the two status changes
+    monitor_events = [event for event in published if event.type.startswith("monitor.")]
+    assert len(monitor_events) == len(batch) + 2  # every check, and the two status changes
+    # The change to down opened an incident in the same transaction, announced after it.
+    assert [
+        (e.type, e.data["monitor_id"]) for e in published if e.type.startswith("incident.")
+    ] == [("incident.opened", str(second.public_id))]
 
 
 async def test_a_result_of_a_monitor_deleted_meanwhile_does_not_lose_the_rest_of_its_batch(

@@ -27,6 +27,7 @@ from upwatch.db.engine import Database
 from upwatch.engine.engine import Engine
 from upwatch.events import EventBus, MemoryEventBus
 from upwatch.events.redis_bus import RedisEventBus
+from upwatch.heartbeats.credentials import PingCredentials
 from upwatch.monitors.secrets import SecretStore
 from upwatch.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from upwatch.settings import Settings
@@ -55,6 +56,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
         idempotency_box=SecretBox(instance_key, "idempotency-responses"),
         monitor_secrets=monitor_secrets,
+        ping_credentials=PingCredentials(SecretBox(instance_key, "ping-credentials")),
+        cursor_box=SecretBox(instance_key, "cursors"),
         bus=bus,
         engine=Engine(database, settings, monitor_secrets, bus, clock, metrics.registry),
         redis=redis,

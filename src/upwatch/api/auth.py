@@ -147,23 +147,25 @@ class RequireScope:
 
 
 class PublicRoute:
-    """The dependency behind `public`: no credentials, a per-IP rate limit."""
+    """The dependency behind `public` and `public_ping`: no credentials, a per-IP rate limit
+    (its own bucket and setting for heartbeat pings, which come far more often)."""
+
+    def __init__(self, bucket: str, limit_setting: str) -> None:
+        self.bucket = bucket
+        self.limit_setting = limit_setting
 
     async def __call__(self, request: Request) -> None:
         state = app_state(request)
-        await _rate_limit(
-            request,
-            state,
-            f"ip:{client_ip(request)}",
-            state.settings.public_rate_limit_per_minute,
-        )
+        limit: int = getattr(state.settings, self.limit_setting)
+        await _rate_limit(request, state, f"{self.bucket}:{client_ip(request)}", limit)
 
 
 def require(scope: str) -> Any:
     return Depends(RequireScope(scope))
 
 
-public: Any = Depends(PublicRoute())
+public: Any = Depends(PublicRoute("ip", "public_rate_limit_per_minute"))
+public_ping: Any = Depends(PublicRoute("ping", "ping_rate_limit_per_minute"))
 
 
 def _walk(dependant: Dependant) -> list[object]:
@@ -185,4 +187,12 @@ def is_public(route: APIRoute) -> bool:
     return any(isinstance(call, PublicRoute) for call in _walk(route.dependant))
 
 
-__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "Principal", "Via", "public", "require"]
+__all__ = [
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "Principal",
+    "Via",
+    "public",
+    "public_ping",
+    "require",
+]

@@ -41,7 +41,7 @@ FIELD_CODES = {
 
 def error_body(code: ErrorCode, message: str, fields: Sequence[FieldError] = ()) -> dict[str, Any]:
     body: dict[str, Any] = {"error": message, "code": str(code)}
-    if code is ErrorCode.VALIDATION_FAILED:
+    if code is ErrorCode.VALIDATION_FAILED or fields:  # other codes may name a field too
         body["fields"] = [
             {"path": item.path, "code": item.code, "message": item.message} for item in fields
         ]

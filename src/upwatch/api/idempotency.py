@@ -116,6 +116,11 @@ class IdempotencyMiddleware:
                     )
                 elif message["type"] == "http.response.body":
                     body.extend(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        # Stored before the client has the last byte: a retry sent the
+                        # moment the response arrives finds a replay, not "in progress".
+                        record_id = scope["state"].pop(RECORD)
+                        await _settle(scope, record_id, status, headers, bytes(body))
             await send(message)
 
         try:

@@ -54,6 +54,20 @@ def _route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
+# Paths that carry a credential (a heartbeat's ping token, an organization's ping key) are
+# logged as their route template, never as sent. Ping tokens are UUIDv4 (our ids are v7), so
+# one pasted into another URL by mistake is masked too.
+PING_PREFIX = "/ping/"
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", re.I)
+
+
+def _loggable_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    if path.startswith(PING_PREFIX):
+        return _route_template(scope) if scope.get("route") else PING_PREFIX + "{redacted}"
+    return UUID4.sub("{uuid4}", path)
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app
@@ -84,7 +98,7 @@ class RequestContextMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             except Exception:
-                log.exception("request.crashed", method=scope["method"], path=scope["path"])
+                log.exception("request.crashed", method=scope["method"], path=_loggable_path(scope))
                 if not started:
                     await _send_internal_error(send_with_id, request_id)
             elapsed = time.perf_counter() - began
@@ -93,7 +107,7 @@ class RequestContextMiddleware:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],
+                path=_loggable_path(scope),
                 route=route,
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),

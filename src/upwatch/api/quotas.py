@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from upwatch.accounts import repository
 from upwatch.api.deps import add_response_headers
 from upwatch.core.errors import AppError, ErrorCode
+from upwatch.heartbeats import repository as heartbeat_repository
 from upwatch.monitors import repository as monitor_repository
 from upwatch.settings import Settings
 
@@ -26,6 +27,10 @@ async def organization_quotas(
         "monitors": QuotaUsage(
             limit=settings.quota_max_monitors,
             used=await monitor_repository.count_monitors(session, organization_id),
+        ),
+        "heartbeats": QuotaUsage(
+            limit=settings.quota_max_heartbeats,
+            used=await heartbeat_repository.count_heartbeats(session, organization_id),
         ),
         "members": QuotaUsage(
             limit=settings.quota_max_members,

@@ -13,6 +13,7 @@ from upwatch.crypto import SecretBox
 from upwatch.db.engine import Database
 from upwatch.engine.engine import Engine
 from upwatch.events import EventBus
+from upwatch.heartbeats.credentials import PingCredentials
 from upwatch.monitors.secrets import SecretStore
 from upwatch.ratelimit import RateLimiter
 from upwatch.settings import Settings
@@ -27,6 +28,8 @@ class AppState:
     limiter: RateLimiter
     idempotency_box: SecretBox  # stored responses may hold one-time secrets (new tokens)
     monitor_secrets: SecretStore
+    ping_credentials: PingCredentials
+    cursor_box: SecretBox  # seals row positions into cursors: no integer key leaves the server
     bus: EventBus
     engine: Engine
     redis: Redis | None = None

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,4 +103,36 @@ def record(
             request_id=actor.request_id,
             created_at=at,
         )
+    )
+
+
+class Owned(Protocol):
+    """A resource of one organization, known outside by its public id."""
+
+    @property
+    def organization_id(self) -> int: ...
+
+    @property
+    def public_id(self) -> UUID: ...
+
+
+def record_for(
+    session: AsyncSession,
+    actor: Actor,
+    resource_type: str,
+    resource: Owned,
+    action: str,
+    changes: dict[str, Any],
+    at: datetime,
+) -> None:
+    """`record` for a resource that carries its organization and public id."""
+    record(
+        session,
+        actor,
+        organization_id=resource.organization_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource.public_id),
+        changes=changes,
+        at=at,
     )

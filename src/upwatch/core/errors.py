@@ -28,6 +28,8 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_IN_PROGRESS = "IDEMPOTENCY_IN_PROGRESS"
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     TOKEN_DAILY_LIMIT_EXCEEDED = "TOKEN_DAILY_LIMIT_EXCEEDED"
+    INVALID_EXIT_CODE = "INVALID_EXIT_CODE"
+    SLUG_TAKEN = "SLUG_TAKEN"
     INTERNAL = "INTERNAL"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
@@ -68,6 +70,12 @@ CATALOG: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.IDEMPOTENCY_IN_PROGRESS: CodeInfo(
         HTTPStatus.CONFLICT, "A request with this Idempotency-Key is still being processed."
+    ),
+    ErrorCode.INVALID_EXIT_CODE: CodeInfo(
+        HTTPStatus.BAD_REQUEST, "An exit code must be a whole number from 0 to 255."
+    ),
+    ErrorCode.SLUG_TAKEN: CodeInfo(
+        HTTPStatus.CONFLICT, "Another heartbeat of this organization has this slug."
     ),
     ErrorCode.QUOTA_EXCEEDED: CodeInfo(
         HTTPStatus.TOO_MANY_REQUESTS, "The organization's quota for this resource is used up."

@@ -1,4 +1,5 @@
-"""The engine: loads monitors, schedules them, runs checks, records the results.
+"""The engine: loads monitors, schedules them, runs checks, records the results; writes
+heartbeat pings and watches their deadlines.
 
 One per process. `upwatch serve` runs it beside the API (unless `UPWATCH_RUN_CHECKS=false`);
 the API always uses it for on-demand runs. The engine keeps each monitor's live state in
@@ -17,8 +18,10 @@ from prometheus_client import CollectorRegistry
 
 from upwatch.core.clock import Clock
 from upwatch.db.engine import Database
+from upwatch.engine.deadlines import DeadlineWatcher
 from upwatch.engine.live import CheckRecord, Live, evaluate
 from upwatch.engine.metrics import EngineMetrics, MonitorCollector
+from upwatch.engine.pings import PingWriter
 from upwatch.engine.runner import Runner
 from upwatch.engine.scheduler import Scheduler
 from upwatch.engine.snapshot import MonitorSnapshot, snapshot_of
@@ -55,6 +58,9 @@ class Engine:
             public_only=settings.probe_public_only,
         )
         self.writer = ResultWriter(database, bus)
+        # Heartbeats need no network: their deadlines are watched in every engine.
+        self.deadlines = DeadlineWatcher(database, bus, clock)
+        self.pings = PingWriter(database, bus, self.deadlines.arm)
         self.scheduler = Scheduler(clock, self._scheduled_check)
         self._live: dict[int, Live] = {}
         self._current: dict[int, MonitorSnapshot] = {}  # the latest config of each monitor
@@ -66,6 +72,8 @@ class Engine:
 
     async def start(self, *, schedule_checks: bool) -> None:
         self.writer.start()
+        self.pings.start()
+        self.deadlines.start()
         if schedule_checks:
             self._loop = asyncio.create_task(self._schedule(), name="scheduler")
 
@@ -88,6 +96,8 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
         await self.scheduler.drain(DRAIN_SECONDS)
+        await self.deadlines.stop()
+        await self.pings.stop()
         await self.writer.stop()
 
     async def _load_all(self) -> None:

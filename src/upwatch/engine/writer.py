@@ -23,7 +23,8 @@ from upwatch.db.engine import Database
 from upwatch.db.unit_of_work import unit_of_work
 from upwatch.engine.live import CheckRecord
 from upwatch.engine.rollups import Key, Rollup, RollupCache, keys_for
-from upwatch.events import EventBus
+from upwatch.events import Event, EventBus
+from upwatch.incidents import auto
 from upwatch.logs import get_logger
 from upwatch.models import CheckResult, CheckRollup, Monitor, MonitorState
 from upwatch.models.state_change import StateChange
@@ -41,6 +42,7 @@ class ResultWriter:
         self._wake = asyncio.Event()
         self._rollups = RollupCache()
         self._task: asyncio.Task[None] | None = None
+        self._incident_events: list[Event] = []  # of committed batches, not yet published
 
     def submit(self, record: CheckRecord) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -83,8 +85,11 @@ class ResultWriter:
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)
+            followed, self._incident_events = self._incident_events, []
             try:
-                await self._bus.publish([event for record in records for event in record.events])
+                await self._bus.publish(
+                    [event for record in records for event in record.events] + followed
+                )
             except Exception as exc:  # results are stored; only the live announcement is lost
                 log.warning("writer.publish_failed", error=repr(exc))
 
@@ -112,9 +117,12 @@ class ResultWriter:
             changes = [
                 {"monitor_id": r.monitor_id, **r.state_change} for r in records if r.state_change
             ]
+            followed: list[Event] = []
             if changes:
                 session.add_all(StateChange(**change) for change in changes)
+                followed = await _follow_incidents(session, changes)
             touched = await self._write_rollups(session, records)
+        self._incident_events.extend(followed)
         self._rollups.store(touched)
         self._rollups.forget_before(max(r.checked_at for r in records))
 
@@ -156,6 +164,25 @@ class ResultWriter:
             self._rollups.load(
                 (row.monitor_id, row.resolution, row.bucket_start), Rollup.from_row(row)
             )
+
+
+async def _follow_incidents(session: AsyncSession, changes: list[dict[str, Any]]) -> list[Event]:
+    """Open or resolve the monitors' incidents in the same transaction as their changes."""
+    subjects = await auto.monitor_subjects(session, {change["monitor_id"] for change in changes})
+    return await auto.follow(
+        session,
+        [
+            auto.Change(
+                subjects[change["monitor_id"]],
+                change["from_status"],
+                change["to_status"],
+                change["reason"],
+                change["created_at"],
+            )
+            for change in changes
+            if change["monitor_id"] in subjects
+        ],
+    )
 
 
 def _latest_states(records: Sequence[CheckRecord]) -> list[dict[str, Any]]:

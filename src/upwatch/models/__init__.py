@@ -4,7 +4,14 @@ from upwatch.models.api_token import ApiToken
 from upwatch.models.audit_log import AuditLog
 from upwatch.models.check_result import CheckResult
 from upwatch.models.check_rollup import CheckRollup
+from upwatch.models.heartbeat import Heartbeat
+from upwatch.models.heartbeat_ping import HeartbeatPing
+from upwatch.models.heartbeat_run import HeartbeatRun
+from upwatch.models.heartbeat_state import HeartbeatState
+from upwatch.models.heartbeat_tag import HeartbeatTag
 from upwatch.models.idempotency_key import IdempotencyKey
+from upwatch.models.incident import Incident
+from upwatch.models.incident_update import IncidentUpdate
 from upwatch.models.invitation import Invitation
 from upwatch.models.membership import Membership
 from upwatch.models.monitor import Monitor
@@ -12,6 +19,7 @@ from upwatch.models.monitor_group import MonitorGroup
 from upwatch.models.monitor_state import MonitorState
 from upwatch.models.monitor_tag import MonitorTag
 from upwatch.models.organization import Organization
+from upwatch.models.ping_key import PingKey
 from upwatch.models.state_change import StateChange
 from upwatch.models.token_usage import TokenDailyUsage
 from upwatch.models.user import User
@@ -23,7 +31,14 @@ __all__ = [
     "AuditLog",
     "CheckResult",
     "CheckRollup",
+    "Heartbeat",
+    "HeartbeatPing",
+    "HeartbeatRun",
+    "HeartbeatState",
+    "HeartbeatTag",
     "IdempotencyKey",
+    "Incident",
+    "IncidentUpdate",
     "Invitation",
     "Membership",
     "Monitor",
@@ -31,6 +46,7 @@ __all__ = [
     "MonitorState",
     "MonitorTag",
     "Organization",
+    "PingKey",
     "StateChange",
     "TokenDailyUsage",
     "User",

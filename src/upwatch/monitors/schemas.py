@@ -7,7 +7,7 @@ repeat `kind` inside `config`: it is copied from the monitor's `kind`.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from upwatch.monitors.policy import MonitorStatus
 from upwatch.monitors.spikes import DEFAULT_THRESHOLD_PERCENT
 from upwatch.probes.registry import config_union
-from upwatch.schema import Strict, Timestamp
+from upwatch.schema import MAX_TAGS, Strict, Tag, Timestamp
 
 #: The kinds in the registry; a test keeps this Literal (for the OpenAPI enum) in step.
 Kind = Literal["http", "tcp", "ping", "dns", "tls"]
@@ -26,8 +26,6 @@ class ExecutionMode(StrEnum):
     ON_DEMAND = "on_demand"  # checked only by POST /monitors/{id}/run
 
 
-Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/@+-]+$")]
-MAX_TAGS = 20
 DEFAULT_FAILURE_THRESHOLD = 2
 DEFAULT_RECOVERY_THRESHOLD = 1
 

@@ -146,16 +146,7 @@ def _record(
     changes: dict[str, Any],
     now: datetime,
 ) -> None:
-    audit.record(
-        session,
-        actor,
-        organization_id=monitor.organization_id,
-        action=action,
-        resource_type="monitor",
-        resource_id=str(monitor.public_id),
-        changes=changes,
-        at=now,
-    )
+    audit.record_for(session, actor, "monitor", monitor, action, changes, now)
 
 
 async def find(session: AsyncSession, organization_id: int, public_id: UUID) -> MonitorRow:

@@ -11,11 +11,15 @@ from upwatch.api.routes import (
     audit,
     events,
     groups,
+    heartbeat_history,
+    heartbeats,
+    incidents,
     me,
     members,
     monitor_results,
     monitors,
     osminog,
+    pings,
     session,
     websites,
 )
@@ -31,6 +35,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     events.router,
     websites.router,
     osminog.router,
+    heartbeats.router,
+    heartbeat_history.router,
+    incidents.router,
+    pings.router,  # after heartbeats: its POST /api/v1/heartbeats/{token} is the catch-all
 )
 
 

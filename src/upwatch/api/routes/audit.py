@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -15,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from upwatch.api.auth import require
+from upwatch.api.csv import csv_line
 from upwatch.api.deps import State
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.schemas import Timestamp
@@ -160,7 +159,7 @@ def _filter(
 
 async def _csv(state: State, organization_id: int, where: AuditFilter) -> AsyncIterator[str]:
     """Page through the whole selection, so memory stays flat however long the log is."""
-    yield _csv_line(CSV_COLUMNS)
+    yield csv_line(CSV_COLUMNS)
     after: UUID | None = None
     while True:
         async with state.database.session() as session:
@@ -168,14 +167,9 @@ async def _csv(state: State, organization_id: int, where: AuditFilter) -> AsyncI
                 session, organization_id, where, limit=CSV_PAGE, after=after
             )
         for row in rows:
-            yield _csv_line(_csv_values(AuditEntry.of(row)))
+            yield csv_line(_csv_values(AuditEntry.of(row)))
         if after is None:
             return
-
-
-def _inert(value: str) -> str:
-    """A leading = + - @ makes spreadsheets run the cell as a formula (CSV injection)."""
-    return f"'{value}" if value[:1] in {"=", "+", "-", "@"} else value
 
 
 def _csv_values(entry: AuditEntry) -> list[str]:
@@ -196,9 +190,3 @@ def _csv_values(entry: AuditEntry) -> list[str]:
         json.dumps(entry.changes, sort_keys=True),
     ]
     return ["" if value is None else str(value) for value in values]
-
-
-def _csv_line(values: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([_inert(value) for value in values])
-    return buffer.getvalue()

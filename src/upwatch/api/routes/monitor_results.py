@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import csv
-import io
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -15,8 +13,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from upwatch.api.auth import require
+from upwatch.api.csv import csv_line
 from upwatch.api.deps import Session, State
 from upwatch.api.pagination import Limit, Pagination
+from upwatch.api.params import aware
 from upwatch.core.clock import isoformat_z
 from upwatch.core.errors import AppError, ErrorCode, FieldError
 from upwatch.core.principal import Principal
@@ -150,15 +150,6 @@ async def run_monitor(
     return RunResult(check=CheckRead.of(checks[0]), monitor=views.detail(refreshed))
 
 
-def _aware(name: str, moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        raise AppError(
-            ErrorCode.VALIDATION_FAILED,
-            fields=[FieldError(name, "invalid", "needs a time zone, e.g. Z")],
-        )
-    return moment
-
-
 def _encode(moment: datetime | None) -> str | None:
     return (
         None if moment is None else base64.urlsafe_b64encode(moment.isoformat().encode()).decode()
@@ -195,7 +186,7 @@ async def list_checks(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> CheckPage | StreamingResponse:
     row = await service.find(session, principal.organization_id, monitor_id)
-    since, until = _aware("from", from_), _aware("to", to)
+    since, until = aware("from", from_), aware("to", to)
     if format == "csv":
         return StreamingResponse(
             _csv(state, row.monitor.id, since, until),
@@ -221,7 +212,7 @@ CSV_COLUMNS = [
 async def _csv(
     state: State, monitor_id: int, since: datetime | None, until: datetime | None
 ) -> AsyncIterator[str]:
-    yield _line(CSV_COLUMNS)
+    yield csv_line(CSV_COLUMNS)
     before: datetime | None = None
     while True:
         async with state.database.session() as session:
@@ -231,15 +222,9 @@ async def _csv(
         for item in rows:
             values: list[Any] = [getattr(item, column) for column in CSV_COLUMNS]
             values[0], values[1] = isoformat_z(item.checked_at), isoformat_z(item.scheduled_at)
-            yield _line(["" if value is None else str(value) for value in values])
+            yield csv_line(values)
         if before is None:
             return
-
-
-def _line(values: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([f"'{v}" if v[:1] in {"=", "+", "-", "@"} else v for v in values])
-    return buffer.getvalue()
 
 
 def _window(window: Window, now: datetime, created_at: datetime) -> tuple[datetime, datetime]:

@@ -1,0 +1,289 @@
+"""Heartbeat pings, written in batches (group commit): each request waits for the commit that
+stores its ping, so an acknowledged ping is never lost, and concurrent pings share one
+transaction instead of queueing for the database one by one.
+
+One batch = one transaction: find the heartbeats, lock their state rows (PostgreSQL; SQLite
+writers are serialized by BEGIN IMMEDIATE), run every ping through the state machine in
+arrival order, then insert pings and runs and update states and runs. Events are published
+and deadlines re-armed after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from upwatch.db.engine import Database
+from upwatch.db.unit_of_work import unit_of_work
+from upwatch.events import Event, EventBus
+from upwatch.heartbeats import events, machine
+from upwatch.heartbeats.live import live_of, rules_of, state_values
+from upwatch.heartbeats.machine import Live, Ping, PingKind, RunDraft, Transition
+from upwatch.incidents import auto
+from upwatch.logs import get_logger
+from upwatch.models import Heartbeat, HeartbeatPing, HeartbeatRun, HeartbeatState, StateChange
+
+MAX_BATCH = 1000
+log = get_logger("upwatch.pings")
+Arm = Callable[[int, datetime | None], None]
+
+
+@dataclass(slots=True)
+class Received:
+    """One ping as the HTTP edge received it, addressed by token hash or heartbeat id."""
+
+    ping: Ping
+    method: str
+    source_ip: str | None
+    user_agent: str | None
+    body_truncated: bool = False
+    token_hash: str | None = None
+    heartbeat_id: int | None = None
+    stored: asyncio.Future[bool] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass(slots=True)
+class _Batch:
+    heartbeats: dict[int, Heartbeat] = field(default_factory=dict)
+    lives: dict[int, Live] = field(default_factory=dict)
+    runs: dict[int, tuple[int, RunDraft]] = field(default_factory=dict)  # by id(run): touched
+    pings: list[tuple[int, Received, float | None]] = field(default_factory=list)
+    transitions: list[tuple[int, Transition]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+class PingWriter:
+    def __init__(self, database: Database, bus: EventBus, arm: Arm) -> None:
+        self._database = database
+        self._bus = bus
+        self._arm = arm
+        self._pending: list[Received] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, received: Received) -> bool:
+        """Store the ping; True once committed, False when no heartbeat has that address."""
+        self._pending.append(received)
+        self._wake.set()
+        return await received.stored
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ping-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._flush()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                found = await self._write(batch)
+            except Exception as exc:  # each waiting request answers 503; keep writing
+                log.exception("pings.write_failed", pings=len(batch))
+                for received in batch:
+                    if not received.stored.done():
+                        received.stored.set_exception(exc)
+                continue
+            for received in batch:
+                if not received.stored.done():
+                    received.stored.set_result(received in found)
+            for heartbeat_id, live in found.armed.items():
+                self._arm(heartbeat_id, live)
+            try:
+                await self._bus.publish(found.events)
+            except Exception as exc:  # pings are stored; only the live announcement is lost
+                log.warning("pings.publish_failed", error=repr(exc))
+
+    async def _write(self, received: Sequence[Received]) -> _Written:
+        batch = _Batch()
+        async with unit_of_work(self._database) as session:
+            await _load(session, batch, received)
+            by_hash = {hb.ping_token_hash: hb.id for hb in batch.heartbeats.values()}
+            stored: set[int] = set()
+            for item in received:
+                heartbeat_id = item.heartbeat_id or by_hash.get(item.token_hash or "")
+                if heartbeat_id is None or heartbeat_id not in batch.heartbeats:
+                    continue
+                _apply(batch, heartbeat_id, item)
+                stored.add(id(item))
+            await _save(session, batch)
+        armed = {hid: live.deadline_at for hid, live in batch.lives.items()}
+        return _Written(stored, armed, batch.events)
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    stored: set[int]
+    armed: dict[int, datetime | None]
+    events: list[Event]
+
+    def __contains__(self, item: object) -> bool:
+        return id(item) in self.stored
+
+
+async def _load(session: AsyncSession, batch: _Batch, received: Sequence[Received]) -> None:
+    hashes = {item.token_hash for item in received if item.token_hash}
+    ids = {item.heartbeat_id for item in received if item.heartbeat_id}
+    query = (
+        select(Heartbeat, HeartbeatState)
+        .join(HeartbeatState, HeartbeatState.heartbeat_id == Heartbeat.id)
+        .where(or_(Heartbeat.ping_token_hash.in_(hashes), Heartbeat.id.in_(ids)))
+        .order_by(Heartbeat.id)  # one lock order for every writer: no deadlocks
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=HeartbeatState)
+    for heartbeat, state in await session.execute(query):
+        batch.heartbeats[heartbeat.id] = heartbeat
+        batch.lives[heartbeat.id] = live_of(state)
+
+
+def _apply(batch: _Batch, heartbeat_id: int, item: Received) -> None:
+    heartbeat, live = batch.heartbeats[heartbeat_id], batch.lives[heartbeat_id]
+    rules = rules_of(heartbeat)
+    deadline = live.deadline_at
+    # A deadline that passed before this ping arrived is a miss on record, then the ping.
+    late = machine.miss(rules, live, item.ping.received_at)
+    if late is not None and deadline is not None:
+        _note(batch, heartbeat, late, deadline)
+    effect = machine.receive(rules, live, item.ping)
+    for run in (effect.run, *effect.closed, *live.open_runs):
+        if run is not None:
+            batch.runs[id(run)] = (heartbeat_id, run)
+    ended = effect.run if item.ping.kind is not PingKind.START else None
+    batch.pings.append((heartbeat_id, item, None if ended is None else ended.duration_ms))
+    if effect.transition is not None:
+        _note(batch, heartbeat, effect.transition, None)
+    batch.events.append(
+        events.pinged(
+            heartbeat.organization_id,
+            heartbeat.public_id,
+            heartbeat.name,
+            item.ping,
+            ended,
+            str(live.status),
+        )
+    )
+
+
+def _note(
+    batch: _Batch, heartbeat: Heartbeat, transition: Transition, missed: datetime | None
+) -> None:
+    org, public_id, name = heartbeat.organization_id, heartbeat.public_id, heartbeat.name
+    if missed is not None:
+        batch.events.append(events.missed(org, public_id, name, transition, missed))
+    if transition.changes_status:
+        batch.transitions.append((heartbeat.id, transition))
+        batch.events.append(events.status_changed(org, public_id, name, transition))
+
+
+async def _save(session: AsyncSession, batch: _Batch) -> None:
+    if not batch.pings:
+        return
+    await save_runs(session, batch.runs.values())
+    await session.execute(
+        update(HeartbeatState),
+        [{"heartbeat_id": hid, **state_values(live)} for hid, live in batch.lives.items()],
+    )
+    await session.execute(insert(HeartbeatPing), [_ping_row(*entry) for entry in batch.pings])
+    if batch.transitions:
+        await session.execute(
+            insert(StateChange), [change_row(hid, t) for hid, t in batch.transitions]
+        )
+        batch.events.extend(
+            await follow_incidents(
+                session, [(batch.heartbeats[hid], t) for hid, t in batch.transitions]
+            )
+        )
+
+
+async def save_runs(session: AsyncSession, runs: Iterable[tuple[int, RunDraft]]) -> None:
+    """Insert the new runs (their ids are then known) and update the changed ones."""
+    new = [(hid, run) for hid, run in runs if run.id is None]
+    changed = [(hid, run) for hid, run in runs if run.id is not None and run.changed]
+    if new:
+        statement = insert(HeartbeatRun).returning(HeartbeatRun.id, sort_by_parameter_order=True)
+        result = await session.execute(statement, [_run_row(hid, run) for hid, run in new])
+        for (_, run), run_id in zip(new, result.scalars(), strict=True):
+            run.id = run_id
+    if changed:
+        await session.execute(
+            update(HeartbeatRun), [{"id": run.id, **_run_row(hid, run)} for hid, run in changed]
+        )
+
+
+def _run_row(heartbeat_id: int, run: RunDraft) -> dict[str, Any]:
+    return {
+        "heartbeat_id": heartbeat_id,
+        "rid": run.rid,
+        "opened_at": run.opened_at,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "duration_ms": run.duration_ms,
+        "outcome": str(run.outcome),
+        "exit_code": run.exit_code,
+    }
+
+
+def _ping_row(heartbeat_id: int, item: Received, duration_ms: float | None) -> dict[str, Any]:
+    ping = item.ping
+    return {
+        "heartbeat_id": heartbeat_id,
+        "received_at": ping.received_at,
+        "kind": str(ping.kind),
+        "exit_code": ping.exit_code,
+        "rid": ping.rid,
+        "method": item.method,
+        "source_ip": item.source_ip,
+        "user_agent": item.user_agent,
+        "body": ping.body,
+        "body_truncated": item.body_truncated,
+        "duration_ms": duration_ms,
+    }
+
+
+async def follow_incidents(
+    session: AsyncSession, changes: Sequence[tuple[Heartbeat, Transition]]
+) -> list[Event]:
+    """Open or resolve the heartbeats' incidents in the transaction of their changes."""
+    return await auto.follow(
+        session,
+        [
+            auto.Change(
+                auto.Subject("heartbeat", hb.id, hb.public_id, hb.organization_id, hb.name),
+                str(t.from_status),
+                str(t.to_status),
+                t.reason,
+                t.at,
+            )
+            for hb, t in changes
+        ],
+    )
+
+
+def change_row(heartbeat_id: int, transition: Transition) -> dict[str, Any]:
+    return {
+        "heartbeat_id": heartbeat_id,
+        "from_status": str(transition.from_status),
+        "to_status": str(transition.to_status),
+        "reason": transition.reason,
+        "created_at": transition.at,
+    }
