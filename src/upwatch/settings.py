@@ -172,6 +172,34 @@ class Settings(BaseSettings):
         description="Run scheduled checks in this process (`upwatch serve`); off for an "
         "API-only process when separate workers run them.",
     )
+    allow_private_destinations: bool = Field(
+        False,
+        description="Allow webhooks and notification channels to private, loopback or "
+        "link-local addresses (checked after DNS resolution). Off: an API user cannot make "
+        "Upwatch call into its own network.",
+    )
+    run_dispatcher: bool = Field(
+        True,
+        description="Deliver notifications from this process. Several dispatchers may run "
+        "against one PostgreSQL: each notification is claimed by one.",
+    )
+    dispatch_poll_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often an idle dispatcher looks for due notifications."
+    )
+    notification_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Longest wait for one delivery attempt."
+    )
+    channel_failure_limit: int = Field(
+        10,
+        ge=1,
+        description="Consecutive failed deliveries after which a channel or webhook is disabled "
+        "(and the organization's owners told).",
+    )
+    templates_dir: Path | None = Field(
+        None,
+        description="A directory of message templates (`subject.txt`, `body.txt`, `body.md`, "
+        "`body.html`) that override the built-in ones.",
+    )
 
     @field_validator("database_url")
     @classmethod

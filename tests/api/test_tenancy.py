@@ -42,6 +42,10 @@ class Org:
     heartbeat_id: str
     heartbeat_name: str
     incident_id: str
+    channel_id: str
+    channel_name: str
+    window_id: str
+    silence_id: str
 
     @property
     def owner(self) -> Person:
@@ -57,6 +61,9 @@ class Org:
             "website": self.website_id,
             "heartbeat": self.heartbeat_id,
             "incident": self.incident_id,
+            "channel": self.channel_id,
+            "window": self.window_id,
+            "silence": self.silence_id,
         }
         return ids[kind]
 
@@ -82,6 +89,10 @@ class Org:
             self.heartbeat_id,
             self.heartbeat_name,
             self.incident_id,
+            self.channel_id,
+            self.channel_name,
+            self.window_id,
+            self.silence_id,
         ]
 
 
@@ -143,6 +154,29 @@ TARGETS = [
         "POST", "/api/v1/incidents/{incident_id}/updates", "incident", {"body": "On it"}, (201,)
     ),
     Target("PUT", "/api/v1/incidents/{incident_id}/postmortem", "incident", {"markdown": "# Why"}),
+    Target("GET", "/api/v1/channels/{channel_id}", "channel"),
+    Target("PATCH", "/api/v1/channels/{channel_id}", "channel", {"min_impact": "major"}),
+    Target("DELETE", "/api/v1/channels/{channel_id}", "channel"),
+    Target("GET", "/api/v1/channels/{channel_id}/secrets", "channel"),
+    Target("GET", "/api/v1/channels/{channel_id}/deliveries", "channel"),
+    Target("POST", "/api/v1/channels/{channel_id}/test", "channel"),
+    Target("POST", "/api/v1/monitors/{monitor_id}/test-alert", "monitor"),
+    Target("GET", "/api/v1/maintenance-windows/{window_id}", "window"),
+    Target(
+        "PUT",
+        "/api/v1/maintenance-windows/{window_id}",
+        "window",
+        {
+            "title": "Moved",
+            "starts_at": "2030-01-01T00:00:00Z",
+            "ends_at": "2030-01-01T01:00:00Z",
+            "all_subjects": True,
+        },
+    ),
+    Target("DELETE", "/api/v1/maintenance-windows/{window_id}", "window"),
+    Target("GET", "/api/v1/silences/{silence_id}", "silence"),
+    Target("POST", "/api/v1/silences/{silence_id}/expire", "silence"),
+    Target("DELETE", "/api/v1/silences/{silence_id}", "silence"),
 ]
 
 
@@ -168,6 +202,18 @@ def _organization(api: ApiHarness, name: str) -> Org:
         assert _ok_ping(http, heartbeat["ping_url"])
         assert _ok_ping(http, heartbeat["ping_url"] + "/fail")  # down: an incident opens
         (incident,) = _ok(http.get("/api/v1/incidents"))["data"]
+        # Email: no SMTP server in these tests, so a test send fails here, never elsewhere.
+        channel = _ok(http.post("/api/v1/channels", json={
+            "name": f"{name} on-call", "kind": "email", "config": {"to": ["ops@example.com"]},
+        }), 201)  # fmt: skip
+        window = _ok(http.post("/api/v1/maintenance-windows", json={
+            "title": f"{name} upgrade", "starts_at": "2030-01-01T00:00:00Z",
+            "ends_at": "2030-01-01T02:00:00Z", "monitor_ids": [monitor["id"]],
+        }), 201)  # fmt: skip
+        silence = _ok(http.post("/api/v1/silences", json={
+            "comment": f"{name} quiet", "ends_at": "2030-01-01T00:00:00Z",
+            "monitor_ids": [monitor["id"]],
+        }), 201)  # fmt: skip
     return Org(
         tenant,
         member,
@@ -183,6 +229,10 @@ def _organization(api: ApiHarness, name: str) -> Org:
         heartbeat["id"],
         heartbeat["name"],
         incident["id"],
+        channel["id"],
+        channel["name"],
+        window["id"],
+        silence["id"],
     )
 
 
@@ -233,6 +283,10 @@ def _snapshot(api: ApiHarness, org: Org) -> dict[str, Any]:
                 for heartbeat in _ok(http.get("/api/v1/heartbeats"))["data"]
             ],
             "incidents": _ok(http.get("/api/v1/incidents"))["data"],
+            "channels": _ok(http.get("/api/v1/channels"))["data"],
+            "windows": _ok(http.get("/api/v1/maintenance-windows"))["data"],
+            "silences": _ok(http.get("/api/v1/silences"))["data"],
+            "alerts": _ok(http.get("/api/v1/alerts"))["data"],
             "checks": [
                 _ok(http.get(f"/api/v1/monitors/{monitor['id']}/checks"))["data"]
                 for monitor in _ok(http.get("/api/v1/monitors"))["data"]
@@ -316,6 +370,11 @@ LISTS = [
     "/api/v1/monitors?q=homepage",
     "/api/v1/heartbeats",
     "/api/v1/heartbeats?q=backup",
+    "/api/v1/channels",
+    "/api/v1/maintenance-windows",
+    "/api/v1/silences",
+    "/api/v1/alerts",
+    "/api/v1/alerts/active",
     "/api/v1/incidents",
     "/api/v1/incidents?open=true",
 ]

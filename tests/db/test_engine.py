@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 
-from upwatch.db.engine import Database, normalize_database_url
+from upwatch.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database, normalize_database_url
 from upwatch.db.unit_of_work import unit_of_work
 
 scratch = MetaData()
@@ -58,7 +58,7 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_enforced(tmp_path: Path
         foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
         busy = (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one()
     await database.dispose()
-    assert (journal, foreign_keys, busy) == ("wal", 1, 5000)
+    assert (journal, foreign_keys, busy) == ("wal", 1, SQLITE_BUSY_TIMEOUT_MS)
 
 
 async def test_ping_succeeds_on_a_reachable_database(database: Database) -> None:

@@ -24,11 +24,14 @@ from upwatch.api.state import AppState
 from upwatch.core.clock import Clock, SystemClock
 from upwatch.crypto import SecretBox, resolve_secret_key
 from upwatch.db.engine import Database
+from upwatch.engine.dispatcher import Dispatcher
 from upwatch.engine.engine import Engine
 from upwatch.events import EventBus, MemoryEventBus
 from upwatch.events.redis_bus import RedisEventBus
 from upwatch.heartbeats.credentials import PingCredentials
 from upwatch.monitors.secrets import SecretStore
+from upwatch.notify.followups import Followups
+from upwatch.notify.vault import ChannelVault
 from upwatch.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from upwatch.settings import Settings
 
@@ -48,6 +51,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     bus: EventBus = RedisEventBus(redis, namespace) if redis is not None else MemoryEventBus()
     monitor_secrets = SecretStore(SecretBox(instance_key, "monitor-secrets"))
     metrics = HttpMetrics()
+    channel_vault = ChannelVault(SecretBox(instance_key, "channel-secrets"))
+    webhook_secret_box = SecretBox(instance_key, "webhook-secrets")
+    dispatcher = Dispatcher(database, settings, clock, bus, channel_vault, webhook_secret_box)
+    dispatcher.followups = Followups(database, clock)
     state = AppState(
         settings=settings,
         database=database,
@@ -60,6 +67,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         cursor_box=SecretBox(instance_key, "cursors"),
         bus=bus,
         engine=Engine(database, settings, monitor_secrets, bus, clock, metrics.registry),
+        channel_vault=channel_vault,
+        webhook_secret_box=webhook_secret_box,
+        dispatcher=dispatcher,
         redis=redis,
     )
 
@@ -69,10 +79,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await bus.start()
         await state.engine.start(schedule_checks=settings.run_checks)
         housekeeping = asyncio.create_task(purge_expired_periodically(state))
+        if settings.run_dispatcher:
+            dispatcher.start()
         try:
             yield
         finally:
             housekeeping.cancel()
+            await dispatcher.stop()
             await state.engine.stop()
             if isinstance(bus, RedisEventBus):
                 await bus.stop()

@@ -11,10 +11,12 @@ from upwatch.api.metrics import HttpMetrics
 from upwatch.core.clock import Clock
 from upwatch.crypto import SecretBox
 from upwatch.db.engine import Database
+from upwatch.engine.dispatcher import Dispatcher
 from upwatch.engine.engine import Engine
 from upwatch.events import EventBus
 from upwatch.heartbeats.credentials import PingCredentials
 from upwatch.monitors.secrets import SecretStore
+from upwatch.notify.vault import ChannelVault
 from upwatch.ratelimit import RateLimiter
 from upwatch.settings import Settings
 
@@ -32,6 +34,9 @@ class AppState:
     cursor_box: SecretBox  # seals row positions into cursors: no integer key leaves the server
     bus: EventBus
     engine: Engine
+    channel_vault: ChannelVault
+    webhook_secret_box: SecretBox  # the organizations' webhook signing secrets
+    dispatcher: Dispatcher
     redis: Redis | None = None
 
 

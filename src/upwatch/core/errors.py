@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     TOKEN_DAILY_LIMIT_EXCEEDED = "TOKEN_DAILY_LIMIT_EXCEEDED"
     INVALID_EXIT_CODE = "INVALID_EXIT_CODE"
     SLUG_TAKEN = "SLUG_TAKEN"
+    DESTINATION_NOT_ALLOWED = "DESTINATION_NOT_ALLOWED"
     INTERNAL = "INTERNAL"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
@@ -82,6 +83,10 @@ CATALOG: dict[ErrorCode, CodeInfo] = {
     ),
     ErrorCode.TOKEN_DAILY_LIMIT_EXCEEDED: CodeInfo(
         HTTPStatus.TOO_MANY_REQUESTS, "This token's daily mutation limit is used up."
+    ),
+    ErrorCode.DESTINATION_NOT_ALLOWED: CodeInfo(
+        HTTPStatus.BAD_REQUEST,
+        "The destination resolves to a private or loopback address, which this server refuses.",
     ),
     ErrorCode.INTERNAL: CodeInfo(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error."),
     ErrorCode.SERVICE_UNAVAILABLE: CodeInfo(

@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# A writer queues on SQLite's single write lock for up to this long before failing: long
+# enough to ride out a burst of group commits on a loaded machine.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def normalize_database_url(url: str) -> str:

@@ -172,7 +172,7 @@ class DeadlineWatcher:
                 await session.execute(update(HeartbeatState), states)
             if changes:
                 await session.execute(insert(StateChange), changes)
-                published.extend(await follow_incidents(session, downs))
+                published.extend(await follow_incidents(session, downs, missed=True))
         for heartbeat_id, deadline in rearm.items():
             self.arm(heartbeat_id, deadline)
         if published:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from upwatch.core.clock import Clock
 from upwatch.db.engine import Database
 from upwatch.engine.deadlines import DeadlineWatcher
 from upwatch.engine.live import CheckRecord, Live, evaluate
+from upwatch.engine.maintenance import MaintenanceCalendar
 from upwatch.engine.metrics import EngineMetrics, MonitorCollector
 from upwatch.engine.pings import PingWriter
 from upwatch.engine.runner import Runner
@@ -62,6 +64,7 @@ class Engine:
         self.deadlines = DeadlineWatcher(database, bus, clock)
         self.pings = PingWriter(database, bus, self.deadlines.arm)
         self.scheduler = Scheduler(clock, self._scheduled_check)
+        self.calendar = MaintenanceCalendar(database)
         self._live: dict[int, Live] = {}
         self._current: dict[int, MonitorSnapshot] = {}  # the latest config of each monitor
         self._identity: dict[int, dict[str, str]] = {}
@@ -71,6 +74,7 @@ class Engine:
         registry.register(MonitorCollector(self._metric_rows))
 
     async def start(self, *, schedule_checks: bool) -> None:
+        self.calendar.start()
         self.writer.start()
         self.pings.start()
         self.deadlines.start()
@@ -99,6 +103,7 @@ class Engine:
         await self.deadlines.stop()
         await self.pings.stop()
         await self.writer.stop()
+        await self.calendar.stop()
 
     async def _load_all(self) -> None:
         after = 0
@@ -181,6 +186,10 @@ class Engine:
         current, live = self._current.get(snapshot.id), self._live.get(snapshot.id)
         if current is None or live is None:
             return None  # deleted meanwhile: nothing to record
+        if not current.maintenance and self.calendar.covers(
+            current.organization_id, current.id, checked_at
+        ):
+            current = replace(current, maintenance=True)
         record = evaluate(
             current,
             live,

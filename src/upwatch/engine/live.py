@@ -14,8 +14,12 @@ from upwatch.events import Event
 from upwatch.models import MonitorState
 from upwatch.monitors import spikes
 from upwatch.monitors.policy import Counters, MonitorStatus, Outcome, decide
+from upwatch.notify.alerting import Trigger
+from upwatch.notify.kinds_alert import AlertKind
 
 REASON_LIMIT = 500
+# A certificate warning fires when the days left cross one of these (and once expired).
+CERTIFICATE_WARNING_DAYS = (30, 14, 7, 3, 1, 0)
 
 
 @dataclass(slots=True)
@@ -64,6 +68,7 @@ class CheckRecord:
     state_values: dict[str, Any]
     state_change: dict[str, Any] | None
     events: list[Event] = field(default_factory=list)
+    alerts: list[Trigger] = field(default_factory=list)  # spikes, certificate warnings
 
 
 def _spike(snapshot: MonitorSnapshot, live: Live, obs: Observation, at: datetime) -> bool:
@@ -169,10 +174,22 @@ def evaluate(
         events.append(_event(snapshot, "monitor.status_changed", checked_at, {
             "from": str(previous), "to": str(decision.status), "reason": decision.reason,
         }))  # fmt: skip
+    alerts: list[Trigger] = []
     if spike:
         events.append(
             _event(snapshot, "monitor.spike_detected", checked_at, {"spike": live.last_spike})
         )
+        alerts.append(_spike_alert(snapshot, live, checked_at, obs))
+    warning = _certificate_warning(live, obs)
+    if warning is not None:
+        events.append(_event(snapshot, "certificate.expiring", checked_at, warning))
+        alerts.append(
+            Trigger(
+                "monitor", snapshot.id, AlertKind.CERTIFICATE_EXPIRING, checked_at,
+                f"the certificate of {warning['subject']} expires in {warning['days_left']} "
+                f"days ({warning['not_after']})",
+            )
+        )  # fmt: skip
     return CheckRecord(
         monitor_id=snapshot.id,
         checked_at=checked_at,
@@ -183,7 +200,40 @@ def evaluate(
         state_values=_state_values(snapshot, live, obs, checked_at, next_run_at, reason),
         state_change=change,
         events=events,
+        alerts=alerts,
     )
+
+
+def _spike_alert(snapshot: MonitorSnapshot, live: Live, at: datetime, obs: Observation) -> Trigger:
+    spike = live.last_spike or {}
+    reason = (
+        f"response time {spike.get('response_time_ms')} ms is {spike.get('diff_percent')}% "
+        f"above the baseline of {spike.get('baseline_avg_ms')} ms"
+    )
+    return Trigger("monitor", snapshot.id, AlertKind.SPIKE, at, reason, latency_ms=obs.latency_ms)
+
+
+def _certificate_warning(live: Live, obs: Observation) -> dict[str, Any] | None:
+    """The warning to give when this check's certificate crossed a warning threshold
+    (30, 14, 7, 3, 1 days left, expired) since the last certificate seen; else None."""
+    if obs.certificate is None:
+        return None
+    now_left = obs.certificate.days_left
+    before = live.last_certificate
+    before_left = None if before is None else before.get("days_left")
+    renewed = before is not None and before.get("not_after") != isoformat_z(
+        obs.certificate.not_after
+    )
+    if before_left is None or renewed:
+        before_left = CERTIFICATE_WARNING_DAYS[0] + 1
+    crossed = any(now_left <= limit < before_left for limit in CERTIFICATE_WARNING_DAYS)
+    if not crossed:
+        return None
+    return {
+        "subject": obs.certificate.subject,
+        "not_after": isoformat_z(obs.certificate.not_after),
+        "days_left": now_left,
+    }
 
 
 def _state_values(

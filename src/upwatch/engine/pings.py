@@ -26,9 +26,9 @@ from upwatch.events import Event, EventBus
 from upwatch.heartbeats import events, machine
 from upwatch.heartbeats.live import live_of, rules_of, state_values
 from upwatch.heartbeats.machine import Live, Ping, PingKind, RunDraft, Transition
-from upwatch.incidents import auto
 from upwatch.logs import get_logger
 from upwatch.models import Heartbeat, HeartbeatPing, HeartbeatRun, HeartbeatState, StateChange
+from upwatch.notify import alerting
 
 MAX_BATCH = 1000
 log = get_logger("upwatch.pings")
@@ -261,22 +261,17 @@ def _ping_row(heartbeat_id: int, item: Received, duration_ms: float | None) -> d
 
 
 async def follow_incidents(
-    session: AsyncSession, changes: Sequence[tuple[Heartbeat, Transition]]
+    session: AsyncSession, changes: Sequence[tuple[Heartbeat, Transition]], *, missed: bool = False
 ) -> list[Event]:
-    """Open or resolve the heartbeats' incidents in the transaction of their changes."""
-    return await auto.follow(
-        session,
-        [
-            auto.Change(
-                auto.Subject("heartbeat", hb.id, hb.public_id, hb.organization_id, hb.name),
-                str(t.from_status),
-                str(t.to_status),
-                t.reason,
-                t.at,
-            )
-            for hb, t in changes
-        ],
-    )
+    """Incidents, alerts and notifications of the heartbeats' changes, in their transaction."""
+    triggers = [
+        alerting.Trigger(
+            "heartbeat", hb.id, None, t.at, t.reason, from_status=str(t.from_status),
+            to_status=str(t.to_status), missed=missed,
+        )
+        for hb, t in changes
+    ]  # fmt: skip
+    return (await alerting.follow(session, triggers)).events
 
 
 def change_row(heartbeat_id: int, transition: Transition) -> dict[str, Any]:

@@ -24,10 +24,10 @@ from upwatch.db.unit_of_work import unit_of_work
 from upwatch.engine.live import CheckRecord
 from upwatch.engine.rollups import Key, Rollup, RollupCache, keys_for
 from upwatch.events import Event, EventBus
-from upwatch.incidents import auto
 from upwatch.logs import get_logger
 from upwatch.models import CheckResult, CheckRollup, Monitor, MonitorState
 from upwatch.models.state_change import StateChange
+from upwatch.notify import alerting
 
 FLUSH_SECONDS = 0.25
 MAX_BATCH = 2000
@@ -117,10 +117,9 @@ class ResultWriter:
             changes = [
                 {"monitor_id": r.monitor_id, **r.state_change} for r in records if r.state_change
             ]
-            followed: list[Event] = []
             if changes:
                 session.add_all(StateChange(**change) for change in changes)
-                followed = await _follow_incidents(session, changes)
+            followed = await _follow_incidents(session, changes, records)
             touched = await self._write_rollups(session, records)
         self._incident_events.extend(followed)
         self._rollups.store(touched)
@@ -166,23 +165,20 @@ class ResultWriter:
             )
 
 
-async def _follow_incidents(session: AsyncSession, changes: list[dict[str, Any]]) -> list[Event]:
-    """Open or resolve the monitors' incidents in the same transaction as their changes."""
-    subjects = await auto.monitor_subjects(session, {change["monitor_id"] for change in changes})
-    return await auto.follow(
-        session,
-        [
-            auto.Change(
-                subjects[change["monitor_id"]],
-                change["from_status"],
-                change["to_status"],
-                change["reason"],
-                change["created_at"],
-            )
-            for change in changes
-            if change["monitor_id"] in subjects
-        ],
-    )
+async def _follow_incidents(
+    session: AsyncSession, changes: list[dict[str, Any]], records: Sequence[CheckRecord]
+) -> list[Event]:
+    """Incidents, alerts and notifications of the batch, in its transaction: state changes,
+    and the spikes and certificate warnings its checks found."""
+    triggers = [
+        alerting.Trigger(
+            "monitor", change["monitor_id"], None, change["created_at"], change["reason"],
+            from_status=change["from_status"], to_status=change["to_status"],
+        )
+        for change in changes
+    ]  # fmt: skip
+    triggers += [trigger for record in records for trigger in record.alerts]
+    return (await alerting.follow(session, triggers)).events
 
 
 def _latest_states(records: Sequence[CheckRecord]) -> list[dict[str, Any]]:

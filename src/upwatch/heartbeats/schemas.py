@@ -59,6 +59,9 @@ class HeartbeatCreate(Strict):
         None, description="A run that ends faster than this is suspicious: down."
     )
     is_active: bool = True
+    channel_ids: list[UUID] = Field(
+        default_factory=list, max_length=50, description="Channels on top of the defaults."
+    )
 
     @model_validator(mode="after")
     def _default_schedule(self) -> HeartbeatCreate:
@@ -81,6 +84,7 @@ class HeartbeatUpdate(Strict):
     max_runtime_seconds: Runtime | None = None
     min_runtime_seconds: Runtime | None = None
     is_active: bool | None = None
+    channel_ids: list[UUID] | None = Field(None, max_length=50)
 
 
 class HeartbeatSummary(BaseModel):
@@ -116,6 +120,7 @@ class HeartbeatDetail(HeartbeatSummary):
     pings: int
     ping_url: str = Field(description="Ping this URL (GET, POST or HEAD); see docs/heartbeats.md.")
     updated_at: Timestamp
+    channel_ids: list[UUID] = Field(default_factory=list, description="Chosen channels.")
 
 
 class HeartbeatSecrets(BaseModel):

@@ -2,12 +2,12 @@
 
 A change to `down` opens an incident for its monitor or heartbeat unless one is open (the
 database allows one open incident per subject); a change back to `up` or `degraded`
-resolves it (`auto_resolved`). The events to publish after the commit are returned.
+resolves it (`auto_resolved`). `notify.alerting` decides when (maintenance windows and
+dependencies suppress new incidents) and calls these.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -18,10 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.core.clock import isoformat_z
 from upwatch.events import Event
-from upwatch.models import Incident, IncidentUpdate, Monitor
+from upwatch.models import Incident, IncidentUpdate
 
-DOWN = "down"
-RECOVERED = frozenset({"up", "degraded"})
 RESOLVED = "resolved"
 DEFAULT_IMPACT = "major"
 
@@ -42,30 +40,7 @@ class Change:
     to_status: str
     reason: str
     at: datetime
-
-
-async def monitor_subjects(session: AsyncSession, ids: Iterable[int]) -> dict[int, Subject]:
-    query = select(Monitor.id, Monitor.public_id, Monitor.organization_id, Monitor.name).where(
-        Monitor.id.in_(set(ids))
-    )
-    return {
-        row.id: Subject("monitor", row.id, row.public_id, row.organization_id, row.name)
-        for row in await session.execute(query)
-    }
-
-
-async def follow(session: AsyncSession, changes: Sequence[Change]) -> list[Event]:
-    published: list[Event] = []
-    for change in changes:
-        if change.to_status == DOWN and change.from_status != DOWN:
-            opened = await _open(session, change)
-            if opened is not None:
-                published.append(incident_event("incident.opened", opened, change.subject))
-        elif change.to_status in RECOVERED:
-            resolved = await _resolve(session, change)
-            if resolved is not None:
-                published.append(incident_event("incident.resolved", resolved, change.subject))
-    return published
+    missed: bool = False  # a heartbeat's deadline passed (rather than a failure ping)
 
 
 def _source(subject: Subject) -> Any:
@@ -78,7 +53,7 @@ async def _current(session: AsyncSession, subject: Subject) -> Incident | None:
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def _open(session: AsyncSession, change: Change) -> Incident | None:
+async def open_incident(session: AsyncSession, change: Change) -> Incident | None:
     subject = change.subject
     if await _current(session, subject) is not None:
         return None
@@ -101,7 +76,7 @@ async def _open(session: AsyncSession, change: Change) -> Incident | None:
     return incident
 
 
-async def _resolve(session: AsyncSession, change: Change) -> Incident | None:
+async def resolve_incident(session: AsyncSession, change: Change) -> Incident | None:
     incident = await _current(session, change.subject)
     if incident is None:
         return None

@@ -1,5 +1,6 @@
 """ORM tables, one module per table. Importing this package registers them all on Base."""
 
+from upwatch.models.alert import Alert
 from upwatch.models.api_token import ApiToken
 from upwatch.models.audit_log import AuditLog
 from upwatch.models.check_result import CheckResult
@@ -13,25 +14,33 @@ from upwatch.models.idempotency_key import IdempotencyKey
 from upwatch.models.incident import Incident
 from upwatch.models.incident_update import IncidentUpdate
 from upwatch.models.invitation import Invitation
+from upwatch.models.maintenance_window import MaintenanceWindow
 from upwatch.models.membership import Membership
 from upwatch.models.monitor import Monitor
 from upwatch.models.monitor_group import MonitorGroup
 from upwatch.models.monitor_state import MonitorState
 from upwatch.models.monitor_tag import MonitorTag
+from upwatch.models.notification import Notification, NotificationAttempt
+from upwatch.models.notification_channel import NotificationChannel
 from upwatch.models.organization import Organization
 from upwatch.models.ping_key import PingKey
+from upwatch.models.silence import Silence
 from upwatch.models.state_change import StateChange
+from upwatch.models.subject_channel import HeartbeatChannel, MonitorChannel
 from upwatch.models.token_usage import TokenDailyUsage
 from upwatch.models.user import User
 from upwatch.models.user_session import UserSession
+from upwatch.models.webhook import Webhook
 from upwatch.models.website import Website
 
 __all__ = [
+    "Alert",
     "ApiToken",
     "AuditLog",
     "CheckResult",
     "CheckRollup",
     "Heartbeat",
+    "HeartbeatChannel",
     "HeartbeatPing",
     "HeartbeatRun",
     "HeartbeatState",
@@ -40,16 +49,23 @@ __all__ = [
     "Incident",
     "IncidentUpdate",
     "Invitation",
+    "MaintenanceWindow",
     "Membership",
     "Monitor",
+    "MonitorChannel",
     "MonitorGroup",
     "MonitorState",
     "MonitorTag",
+    "Notification",
+    "NotificationAttempt",
+    "NotificationChannel",
     "Organization",
     "PingKey",
+    "Silence",
     "StateChange",
     "TokenDailyUsage",
     "User",
     "UserSession",
+    "Webhook",
     "Website",
 ]

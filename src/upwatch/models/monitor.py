@@ -38,6 +38,10 @@ class Monitor(PublicIdMixin, Base):
     degraded_above_ms: Mapped[float | None] = mapped_column(Float)
     spike_threshold_percent: Mapped[float] = mapped_column(Float)
     maintenance_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    # While the parent is down, this monitor's new incidents and alerts are suppressed.
+    depends_on_id: Mapped[int | None] = mapped_column(
+        ForeignKey("monitors.id", ondelete="SET NULL")
+    )
     # The kind's settings without their secret values, which live encrypted beside them.
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     secret_config: Mapped[bytes | None] = mapped_column(LargeBinary)

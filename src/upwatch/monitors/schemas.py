@@ -79,6 +79,12 @@ class MonitorCreate(Strict):
         "(once 10 checks make a baseline).",
     )
     maintenance_mode: bool = Field(False, description="Record results, never alert.")
+    channel_ids: list[UUID] = Field(
+        default_factory=list, max_length=50, description="Channels on top of the defaults."
+    )
+    depends_on_id: UUID | None = Field(
+        None, description="While this monitor is down, this one raises no incident or alert."
+    )
     config: config_union | None = Field(None, description="Settings of the kind; defaults apply.")
 
     _kind_into_config = model_validator(mode="before")(_copy_kind)
@@ -103,6 +109,8 @@ class MonitorUpdate(Strict):
     degraded_above_ms: float | None = Field(None, gt=0)
     spike_threshold_percent: float | None = Field(None, gt=0, le=100_000)
     maintenance_mode: bool | None = None
+    channel_ids: list[UUID] | None = Field(None, max_length=50)
+    depends_on_id: UUID | None = Field(None, description="null clears it.")
     config: config_union | None = None
 
     _kind_into_config = model_validator(mode="before")(_copy_kind)
@@ -162,6 +170,8 @@ class MonitorDetail(MonitorSummary):
     last_spike: Spike | None
     certificate: Certificate | None
     updated_at: Timestamp
+    channel_ids: list[UUID] = Field(default_factory=list, description="Chosen channels.")
+    depends_on_id: UUID | None = None
 
 
 class MonitorSecrets(BaseModel):

@@ -18,6 +18,7 @@ class Email:
     to: str
     subject: str
     text: str
+    html: str | None = None  # sent as the alternative to `text` when given
 
 
 def email_configured(settings: Settings) -> bool:
@@ -36,6 +37,8 @@ def _send(settings: Settings, email: Email) -> None:
     message["To"] = email.to
     message["Subject"] = email.subject
     message.set_content(email.text)
+    if email.html is not None:
+        message.add_alternative(email.html, subtype="html")
     context = ssl.create_default_context()
     client: smtplib.SMTP
     if settings.smtp_security == "tls":

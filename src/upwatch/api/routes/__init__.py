@@ -8,12 +8,15 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from upwatch.api.routes import (
+    alerts,
     audit,
+    channels,
     events,
     groups,
     heartbeat_history,
     heartbeats,
     incidents,
+    maintenance,
     me,
     members,
     monitor_results,
@@ -21,6 +24,7 @@ from upwatch.api.routes import (
     osminog,
     pings,
     session,
+    silences,
     websites,
 )
 
@@ -38,6 +42,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     heartbeats.router,
     heartbeat_history.router,
     incidents.router,
+    channels.router,
+    channels.monitor_router,
+    alerts.router,
+    maintenance.router,
+    silences.router,
     pings.router,  # after heartbeats: its POST /api/v1/heartbeats/{token} is the catch-all
 )
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from upwatch.api.auth import require
 from upwatch.api.deps import Session, State, actor_for, after_commit
+from upwatch.api.links import apply_heartbeat_channels
 from upwatch.api.pagination import CursorParam, Limit, decode_sorted_cursor, encode_sorted_cursor
 from upwatch.api.quotas import enforce_quota
 from upwatch.api.state import AppState
@@ -29,6 +30,7 @@ from upwatch.heartbeats.schemas import (
     PingKeyRead,
 )
 from upwatch.heartbeats.service import Changed
+from upwatch.notify import channels
 
 router = APIRouter(prefix="/api/v1/heartbeats", tags=["heartbeats"])
 Reader = Annotated[Principal, require("heartbeats:read")]
@@ -54,9 +56,11 @@ async def find(session: Session, principal: Principal, heartbeat_id: UUID) -> He
     return row
 
 
-def detail(state: AppState, row: HeartbeatRow) -> HeartbeatDetail:
+async def detail(session: Session, state: AppState, row: HeartbeatRow) -> HeartbeatDetail:
     token = state.ping_credentials.open(row.heartbeat.ping_token_sealed)
-    return views.detail(row, views.ping_url(state.settings.effective_public_url, token))
+    shown = views.detail(row, views.ping_url(state.settings.effective_public_url, token))
+    chosen = await channels.subject_channels(session, "heartbeat", row.heartbeat.id)
+    return shown.model_copy(update={"channel_ids": chosen})
 
 
 def announce(request: Request, state: AppState, changed: Changed) -> None:
@@ -135,8 +139,11 @@ async def create_heartbeat(
         data=body,
         now=state.clock.now(),
     )
+    await apply_heartbeat_channels(
+        session, principal.organization_id, heartbeat.id, body.channel_ids
+    )
     response.headers["Location"] = f"/api/v1/heartbeats/{heartbeat.public_id}"
-    return detail(state, await find(session, principal, heartbeat.public_id))
+    return await detail(session, state, await find(session, principal, heartbeat.public_id))
 
 
 async def _ping_key(
@@ -171,7 +178,7 @@ async def rotate_ping_key(
 async def read_heartbeat(
     heartbeat_id: UUID, principal: Reader, session: Session, state: State
 ) -> HeartbeatDetail:
-    return detail(state, await find(session, principal, heartbeat_id))
+    return await detail(session, state, await find(session, principal, heartbeat_id))
 
 
 async def _update(
@@ -186,8 +193,11 @@ async def _update(
     changed = await service.update(
         session, actor_for(request, principal), row, body, state.clock.now()
     )
+    await apply_heartbeat_channels(
+        session, principal.organization_id, row.heartbeat.id, body.channel_ids
+    )
     announce(request, state, changed)
-    return detail(state, await find(session, principal, heartbeat_id))
+    return await detail(session, state, await find(session, principal, heartbeat_id))
 
 
 @router.patch("/{heartbeat_id}", summary="Change a heartbeat")
@@ -241,7 +251,7 @@ async def _set_active(
         session, actor_for(request, principal), row, active, state.clock.now()
     )
     announce(request, state, changed)
-    return detail(state, await find(session, principal, heartbeat_id))
+    return await detail(session, state, await find(session, principal, heartbeat_id))
 
 
 @router.post("/{heartbeat_id}/pause", summary="Stop watching the deadline (state `paused`)")

@@ -14,9 +14,11 @@ from upwatch.api.deps import Session, State, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.quotas import QuotaUsage, enforce_quota, organization_quotas
 from upwatch.api.schemas import Strict, Timestamp
+from upwatch.audit import service as audit
 from upwatch.core.principal import Principal
 from upwatch.core.scopes import ROLE_SCOPES, expand
 from upwatch.models import ApiToken
+from upwatch.notify import secrets as notify_secrets
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
@@ -191,3 +193,47 @@ async def revoke_token(
     await tokens.revoke_token(
         session, actor_for(request, principal), principal, token_id, state.clock.now()
     )
+
+
+class WebhookSecret(BaseModel):
+    secret: str = Field(description="Verifies `Upwatch-Signature` on every outgoing webhook.")
+
+
+@router.get(
+    "/webhook-secret", summary="The organization's webhook signing secret (made on first read)"
+)
+async def read_webhook_secret(
+    principal: Annotated[Principal, require("secrets:read")],
+    session: Session,
+    state: State,
+    request: Request,
+) -> WebhookSecret:
+    secret = await notify_secrets.webhook_secret(
+        session, state.webhook_secret_box, principal.organization_id
+    )
+    audit.record(
+        session, actor_for(request, principal), organization_id=principal.organization_id,
+        action="webhook_secret.read", resource_type="organization", resource_id=None,
+        changes={}, at=state.clock.now(),
+    )  # fmt: skip
+    return WebhookSecret(secret=secret)
+
+
+@router.post(
+    "/webhook-secret/rotate", summary="Replace the webhook secret (the old one stops at once)"
+)
+async def rotate_webhook_secret(
+    principal: Annotated[Principal, require("secrets:read")],
+    session: Session,
+    state: State,
+    request: Request,
+) -> WebhookSecret:
+    secret = await notify_secrets.rotate_webhook_secret(
+        session, state.webhook_secret_box, principal.organization_id
+    )
+    audit.record(
+        session, actor_for(request, principal), organization_id=principal.organization_id,
+        action="webhook_secret.rotated", resource_type="organization", resource_id=None,
+        changes={}, at=state.clock.now(),
+    )  # fmt: skip
+    return WebhookSecret(secret=secret)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from upwatch.api.auth import require
 from upwatch.api.deps import Session, State, WriteSession, actor_for, after_commit
+from upwatch.api.links import apply_monitor_links, monitor_links
 from upwatch.api.pagination import (
     CursorParam,
     Limit,
@@ -126,12 +127,19 @@ async def create_monitor(
         data=body,
         now=state.clock.now(),
     )
+    await apply_monitor_links(session, monitor, body.model_dump(exclude_unset=True))
     tell_engine(request, state, monitor.id)
     response.headers["Location"] = f"/api/v1/monitors/{monitor.public_id}"
-    return views.detail(await service.find(session, principal.organization_id, monitor.public_id))
+    return await _detail(
+        session, await service.find(session, principal.organization_id, monitor.public_id)
+    )
 
 
 MAX_BULK = 100
+
+
+async def _detail(session: Session, row: MonitorRow) -> MonitorDetail:
+    return views.detail(row).model_copy(update=await monitor_links(session, row.monitor))
 
 
 class BulkCreate(Strict):
@@ -201,6 +209,7 @@ async def bulk_create(
                 session, actor, state.monitor_secrets, rules(state),
                 organization_id=principal.organization_id, data=data, now=now,
             )  # fmt: skip
+            await apply_monitor_links(session, monitor, data.model_dump(exclude_unset=True))
         except AppError as error:
             raise _at_index(error, "monitors", index) from None
         items.append((index, monitor))
@@ -219,6 +228,9 @@ async def bulk_update(
         try:
             await service.update(
                 session, actor, state.monitor_secrets, rules(state), row, body.patch, now
+            )
+            await apply_monitor_links(
+                session, row.monitor, body.patch.model_dump(exclude_unset=True)
             )
         except AppError as error:
             raise _at_index(error, "ids", index) from None
@@ -246,7 +258,9 @@ async def bulk_delete(
 
 @router.get("/{monitor_id}", summary="A monitor with its live state")
 async def read_monitor(monitor_id: UUID, principal: Reader, session: Session) -> MonitorDetail:
-    return views.detail(await service.find(session, principal.organization_id, monitor_id))
+    return await _detail(
+        session, await service.find(session, principal.organization_id, monitor_id)
+    )
 
 
 @router.patch("/{monitor_id}", summary="Change a monitor")
@@ -269,10 +283,13 @@ async def update_monitor(
         body,
         state.clock.now(),
     )
+    await apply_monitor_links(session, row.monitor, body.model_dump(exclude_unset=True))
     if row.monitor.interval_seconds != interval:
         row.state.next_run_at = None  # a new interval has a new phase
     tell_engine(request, state, row.monitor.id)
-    return views.detail(await service.find(session, principal.organization_id, monitor_id))
+    return await _detail(
+        session, await service.find(session, principal.organization_id, monitor_id)
+    )
 
 
 @router.delete("/{monitor_id}", status_code=204, summary="Delete a monitor and its history")
@@ -295,7 +312,9 @@ async def _set_active(
     row: MonitorRow = await service.find(session, principal.organization_id, monitor_id)
     await service.set_active(session, actor_for(request, principal), row, active, state.clock.now())
     tell_engine(request, state, row.monitor.id)
-    return views.detail(await service.find(session, principal.organization_id, monitor_id))
+    return await _detail(
+        session, await service.find(session, principal.organization_id, monitor_id)
+    )
 
 
 @router.post("/{monitor_id}/pause", summary="Stop checking (state `paused`)")

@@ -1,0 +1,355 @@
+"""The dispatcher: delivers the outbox, apart from checks (a slow Slack never delays one).
+
+Loop: claim due notifications → send each → record the attempt. A claim moves rows from
+`pending` to `sending` with a lease, in one transaction: on PostgreSQL the candidate rows
+are locked `FOR UPDATE SKIP LOCKED`, and the claiming UPDATE re-checks the status, so two
+dispatchers (two processes) never take the same row. A dispatcher that dies mid-send leaves
+a lease that expires; the row is then claimed again.
+
+Failures retry after 30 s, 1, 2 and 4 min (five attempts in all), except permanent ones
+(4xx, refused destination, bad config) which stop at once. Every attempt is logged in
+`notification_attempts`. A channel or webhook that fails `channel_failure_limit` times in a
+row is disabled and the organization's owners are emailed (when SMTP is configured).
+
+The same loop runs reminders and escalations of open, unacknowledged incidents and the
+start/end notices of maintenance windows (`engine/followups.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from upwatch.core.clock import Clock
+from upwatch.crypto import SecretBox
+from upwatch.db.engine import Database
+from upwatch.db.unit_of_work import unit_of_work
+from upwatch.events import Event, EventBus
+from upwatch.logs import get_logger
+from upwatch.models import (
+    Membership,
+    Notification,
+    NotificationAttempt,
+    NotificationChannel,
+    User,
+    Webhook,
+)
+from upwatch.net.smtp import Email, email_configured, send_email
+from upwatch.notify import doorbell
+from upwatch.notify.kinds import ChannelKind, KindConfigError, apprise_url
+from upwatch.notify.render import Renderer
+from upwatch.notify.secrets import webhook_secret
+from upwatch.notify.senders import Delivery, send_apprise, send_mail, send_webhook
+from upwatch.notify.signing import signature_header
+from upwatch.notify.vault import ChannelVault
+from upwatch.settings import Settings
+
+RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2),
+                timedelta(minutes=4))  # fmt: skip
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+CLAIM_BATCH = 50
+LEASE = timedelta(minutes=2)
+log = get_logger("upwatch.dispatcher")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt did, as the API's test endpoints report it."""
+
+    notification_id: str
+    status: str  # sent | pending (will retry) | failed
+    attempt: int
+    delivery: Delivery
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        clock: Clock,
+        bus: EventBus,
+        vault: ChannelVault,
+        secret_box: SecretBox,
+    ) -> None:
+        self._database = database
+        self._settings = settings
+        self._clock = clock
+        self._bus = bus
+        self._vault = vault
+        self._secret_box = secret_box
+        self.renderer = Renderer(settings.templates_dir)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self.followups: Any = None  # set by the engine: reminders, escalations, notices
+
+    def start(self) -> None:
+        doorbell.listen(self._wake)
+        self._task = asyncio.create_task(self._run(), name="dispatcher")
+
+    async def stop(self) -> None:
+        doorbell.forget(self._wake)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self.followups is not None:
+                    await self.followups.run_once()
+                busy = await self.run_once()
+            except Exception:
+                log.exception("dispatcher.failed")
+                busy = 0
+            if busy:
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._settings.dispatch_poll_seconds):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Claim and deliver one batch of due notifications; how many were claimed."""
+        claimed = await self.claim(CLAIM_BATCH)
+        if claimed:
+            await asyncio.gather(*(self.deliver(notification_id) for notification_id in claimed))
+        return len(claimed)
+
+    async def claim(self, limit: int) -> list[int]:
+        now = self._clock.now()
+        due = or_(
+            and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+            and_(Notification.status == "sending", Notification.claimed_until < now),
+        )
+        async with unit_of_work(self._database) as session:
+            query = (
+                select(Notification.id)
+                .where(due)
+                .order_by(Notification.next_attempt_at, Notification.id)
+                .limit(limit)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            candidates = list((await session.execute(query)).scalars())
+            if not candidates:
+                return []
+            claimed = await session.execute(
+                update(Notification)
+                .where(Notification.id.in_(candidates), due)
+                .values(status="sending", claimed_until=now + LEASE)
+                .returning(Notification.id)
+            )
+            return list(claimed.scalars())
+
+    async def deliver(self, notification_id: int) -> Outcome:
+        """Send one claimed notification and record the attempt."""
+        async with unit_of_work(self._database) as session:
+            notification = await session.get(Notification, notification_id)
+            assert notification is not None
+            send = await self._prepare(session, notification)
+        delivery = await send()
+        return await self._record(notification_id, delivery)
+
+    async def _prepare(self, session: AsyncSession, notification: Notification) -> Any:
+        """A coroutine factory that performs the send (no session held while sending)."""
+        payload = self._context(notification)
+        if notification.webhook_id is not None:
+            webhook = await session.get(Webhook, notification.webhook_id)
+            assert webhook is not None
+            if not webhook.is_enabled:
+                return _refuse("the webhook is disabled")
+            return await self._webhook(session, notification, webhook.url, payload)
+        channel = await session.get(NotificationChannel, notification.channel_id)
+        assert channel is not None
+        if not channel.is_enabled and notification.purpose != "test":
+            return _refuse("the channel is disabled")
+        return await self._channel(session, notification, channel, payload)
+
+    async def _channel(
+        self,
+        session: AsyncSession,
+        notification: Notification,
+        channel: NotificationChannel,
+        payload: dict[str, Any],
+    ) -> Any:
+        config = self._vault.full_config(channel)
+        kind = ChannelKind(channel.kind)
+        if kind is ChannelKind.WEBHOOK:
+            return await self._webhook(session, notification, str(config["url"]), payload)
+        message = self.renderer.render(payload)
+        if kind is ChannelKind.EMAIL:
+            to = list(config["to"])
+            return lambda: send_mail(self._settings, to, message)
+        try:
+            target = apprise_url(kind, config)
+        except KindConfigError as exc:
+            return _refuse(f"bad config: {exc}")
+        public_only = not self._settings.allow_private_destinations
+        return lambda: send_apprise(target, message, public_only=public_only)
+
+    async def _webhook(
+        self, session: AsyncSession, notification: Notification, url: str, payload: dict[str, Any]
+    ) -> Any:
+        secret = await webhook_secret(session, self._secret_box, notification.organization_id)
+        body, headers = _signed(notification, payload["envelope"], secret)
+        public_only = not self._settings.allow_private_destinations
+        limit = self._settings.notification_timeout_seconds
+        return lambda: send_webhook(
+            url, body, headers, public_only=public_only, limit_seconds=limit
+        )
+
+    def _context(self, notification: Notification) -> dict[str, Any]:
+        """The template context: the stored payload, links made absolute, and the envelope
+        that webhooks carry."""
+        payload = dict(notification.payload)
+        incident = payload.get("incident")
+        base = (self._settings.public_url or "").rstrip("/")
+        if incident:
+            payload["incident"] = {**incident, "url": f"{base}/api/v1/incidents/{incident['id']}"}
+        payload["envelope"] = {
+            "id": str(notification.public_id),
+            "type": notification.event_type,
+            "created_at": payload.get("at"),
+            "data": {k: v for k, v in payload.items() if k not in {"emoji", "envelope"}},
+        }
+        return payload
+
+    async def _record(self, notification_id: int, delivery: Delivery) -> Outcome:
+        now = self._clock.now()
+        events: list[Event] = []
+        async with unit_of_work(self._database) as session:
+            notification = await session.get(Notification, notification_id)
+            assert notification is not None
+            notification.attempts += 1
+            attempt = notification.attempts
+            retry = not delivery.ok and not delivery.permanent and attempt < MAX_ATTEMPTS
+            outcome = "delivered" if delivery.ok else "retry" if retry else "failed"
+            session.add(
+                NotificationAttempt(
+                    notification_id=notification.id, attempt=attempt,
+                    started_at=now - timedelta(milliseconds=delivery.duration_ms),
+                    duration_ms=delivery.duration_ms, status_code=delivery.status_code,
+                    outcome=outcome, error=delivery.error,
+                )
+            )  # fmt: skip
+            notification.claimed_until = None
+            notification.last_error = delivery.error
+            if delivery.ok:
+                notification.status, notification.sent_at = "sent", now
+                notification.next_attempt_at = None
+            elif retry:
+                notification.status = "pending"
+                notification.next_attempt_at = now + RETRY_DELAYS[attempt - 1]
+            else:
+                notification.status, notification.next_attempt_at = "failed", None
+            if notification.purpose != "test":
+                events = await self._count(session, notification, delivery.ok)
+            status = notification.status
+            public_id = str(notification.public_id)
+        if events:
+            with contextlib.suppress(Exception):
+                await self._bus.publish(events)
+        log.info(
+            "notification.attempt", notification=public_id, attempt=attempt, outcome=outcome,
+            status_code=delivery.status_code, duration_ms=delivery.duration_ms,
+        )  # fmt: skip
+        return Outcome(public_id, status, attempt, delivery)
+
+    async def _count(
+        self, session: AsyncSession, notification: Notification, ok: bool
+    ) -> list[Event]:
+        """Consecutive failures of the destination; disable it at the limit."""
+        target: NotificationChannel | Webhook | None
+        if notification.channel_id is not None:
+            target = await session.get(NotificationChannel, notification.channel_id)
+        else:
+            target = await session.get(Webhook, notification.webhook_id)
+        if target is None:
+            return []
+        if ok:
+            target.consecutive_failures = 0
+            return []
+        target.consecutive_failures += 1
+        limit = self._settings.channel_failure_limit
+        if not target.is_enabled or target.consecutive_failures < limit:
+            return []
+        target.is_enabled = False
+        target.disabled_reason = (
+            f"disabled after {limit} failed deliveries in a row; last error: "
+            f"{notification.last_error}"
+        )[:500]
+        target.updated_at = self._clock.now()
+        kind = "channel" if isinstance(target, NotificationChannel) else "webhook"
+        name = target.name if isinstance(target, NotificationChannel) else target.url
+        owners = await _owner_emails(session, notification.organization_id)
+        if owners and email_configured(self._settings):
+            task = asyncio.create_task(
+                self._tell_owners(owners, kind, name, target.disabled_reason)
+            )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return [
+            Event(
+                type=f"{kind}.disabled",
+                organization_id=notification.organization_id,
+                created_at=self._clock.now(),
+                resource_id=str(target.public_id),
+                data={f"{kind}_id": str(target.public_id), "reason": target.disabled_reason},
+            )
+        ]
+
+    async def _tell_owners(self, owners: list[str], kind: str, name: str, reason: str) -> None:
+        text = (
+            f"Upwatch disabled the {kind} {name!r}.\n\n{reason}\n\n"
+            f"Fix the destination, then enable it again (PATCH is_enabled=true)."
+        )
+        try:
+            await send_email(
+                self._settings,
+                Email(to=", ".join(owners), subject=f"Upwatch: {kind} {name} disabled", text=text),
+            )
+        except Exception as exc:
+            log.warning("dispatcher.owner_email_failed", error=repr(exc))
+
+
+def _refuse(reason: str) -> Any:
+    async def refused() -> Delivery:
+        return Delivery(False, 0.0, error=reason, permanent=True)
+
+    return refused
+
+
+def _signed(
+    notification: Notification, envelope: dict[str, Any], secret: str
+) -> tuple[bytes, dict[str, str]]:
+    body = orjson.dumps(envelope)
+    headers = {
+        "Content-Type": "application/json",
+        "Upwatch-Event": notification.event_type,
+        "Upwatch-Delivery": str(notification.public_id),
+        "Upwatch-Signature": signature_header(secret, int(time.time()), body),
+    }
+    return body, headers
+
+
+async def _owner_emails(session: AsyncSession, organization_id: int) -> list[str]:
+    query = (
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == organization_id, Membership.role == "owner")
+    )
+    return list((await session.execute(query)).scalars())

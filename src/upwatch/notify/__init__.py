@@ -1,0 +1,1 @@
+"""Alerting: channels, routing, templates, maintenance windows, silences and delivery."""

@@ -1,0 +1,131 @@
+"""When maintenance windows are on, and what they cover. Pure: no I/O.
+
+A window is one-off (`starts_at`..`ends_at`) or recurring: occurrences start at the times
+of a cron expression or an RRULE in the window's time zone (DST-correct, as for cron
+heartbeats) and last `duration_minutes`; none start before `starts_at` or after `until`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from cronsim import CronSim
+from dateutil import rrule as rrules
+from dateutil.rrule import rrulestr
+
+from upwatch.models import MaintenanceWindow
+
+
+@dataclass(frozen=True, slots=True)
+class Covered:
+    """A monitor or heartbeat as maintenance scopes see it."""
+
+    kind: str  # monitor | heartbeat
+    public_id: str
+    tags: frozenset[str] = frozenset()
+    group_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    id: str
+    organization_id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None
+    cron: str | None
+    rrule: str | None
+    duration: timedelta | None
+    timezone: str
+    until: datetime | None
+    all_subjects: bool
+    monitor_ids: frozenset[str]
+    heartbeat_ids: frozenset[str]
+    tags: frozenset[str]
+    group_ids: frozenset[str]
+    notify: bool
+
+    @classmethod
+    def of(cls, row: MaintenanceWindow) -> Window:
+        return cls(
+            id=str(row.public_id),
+            organization_id=row.organization_id,
+            title=row.title,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            cron=row.cron,
+            rrule=row.rrule,
+            duration=None
+            if row.duration_minutes is None
+            else timedelta(minutes=row.duration_minutes),
+            timezone=row.timezone,
+            until=row.until,
+            all_subjects=row.all_subjects,
+            monitor_ids=frozenset(row.monitor_ids),
+            heartbeat_ids=frozenset(row.heartbeat_ids),
+            tags=frozenset(row.tags),
+            group_ids=frozenset(row.group_ids),
+            notify=row.notify,
+        )
+
+    def covers(self, subject: Covered) -> bool:
+        if self.all_subjects or subject.tags & self.tags:
+            return True
+        if subject.kind == "monitor":
+            return subject.public_id in self.monitor_ids or (
+                subject.group_id is not None and subject.group_id in self.group_ids
+            )
+        return subject.public_id in self.heartbeat_ids
+
+    def occurrence_at(self, at: datetime) -> tuple[datetime, datetime] | None:
+        """The (start, end) of the occurrence in progress at `at`, if any."""
+        if at < self.starts_at:
+            return None
+        if self.ends_at is not None:
+            return (self.starts_at, self.ends_at) if at < self.ends_at else None
+        assert self.duration is not None
+        start = self._last_start_at_or_before(at)
+        if start is None or start < self.starts_at:
+            return None
+        if self.until is not None and start > self.until:
+            return None
+        end = start + self.duration
+        return (start, end) if at < end else None
+
+    def next_start_after(self, at: datetime) -> datetime | None:
+        """The first occurrence start after `at` (for listings and notices)."""
+        if self.ends_at is not None:
+            return self.starts_at if self.starts_at > at else None
+        zone = ZoneInfo(self.timezone)
+        begin = max(at, self.starts_at - timedelta(seconds=1)).astimezone(zone)
+        found: datetime | None
+        if self.cron is not None:
+            found = next(iter(CronSim(self.cron, begin.replace(tzinfo=zone))), None)
+        else:
+            found = self._rule().after(begin.replace(tzinfo=zone), inc=False)
+        if found is None:
+            return None
+        found = found.astimezone(UTC)
+        return None if self.until is not None and found > self.until else found
+
+    def _last_start_at_or_before(self, at: datetime) -> datetime | None:
+        zone = ZoneInfo(self.timezone)
+        local = at.astimezone(zone)
+        if self.cron is not None:
+            # cronsim steps backwards from just after `at`, so an occurrence at `at` counts.
+            start = next(iter(CronSim(self.cron, local + timedelta(seconds=1), reverse=True)))
+            return start.astimezone(UTC)
+        found = self._rule().before(local, inc=True)
+        return None if found is None else found.astimezone(UTC)
+
+    def _rule(self) -> rrules.rrule | rrules.rruleset:
+        zone = ZoneInfo(self.timezone)
+        assert self.rrule is not None
+        return rrulestr(self.rrule, dtstart=self.starts_at.astimezone(zone))
+
+
+def active_windows(windows: Iterable[Window], subject: Covered, at: datetime) -> list[Window]:
+    return [w for w in windows if w.covers(subject) and w.occurrence_at(at) is not None]

@@ -1,0 +1,234 @@
+"""Notification channels: create, change, delete (audited), check a destination, show.
+
+A config is validated by its kind's model (`kinds.py`); `ConfigInvalidError` carries pydantic's
+errors for the API to name the fields. Destinations are checked at write time too: Apprise
+must understand the URL, and webhook / self-hosted hosts must pass the SSRF guard unless
+the operator allows private destinations.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from upwatch.audit import service as audit
+from upwatch.core.errors import AppError, ErrorCode, FieldError
+from upwatch.models import HeartbeatChannel, MonitorChannel, NotificationChannel
+from upwatch.net.guard import AddressNotAllowedError
+from upwatch.notify.kinds import (
+    CONFIGS,
+    SECRET_FIELDS,
+    ChannelKind,
+    KindConfigError,
+    apprise_url,
+    split_config,
+    uses_apprise,
+)
+from upwatch.notify.schemas import ChannelCreate, ChannelPatch, ChannelView
+from upwatch.notify.senders import describe, guard_host
+from upwatch.notify.vault import ChannelVault
+
+SETTINGS = ("name", "events", "min_impact", "is_default", "is_enabled", "remind_every_minutes",
+            "escalate_after_minutes")  # fmt: skip
+
+
+class ConfigInvalidError(Exception):
+    def __init__(self, errors: list[Any]) -> None:
+        super().__init__("invalid channel config")
+        self.errors = errors
+
+
+async def checked_config(
+    kind: ChannelKind, config: dict[str, Any], *, public_only: bool
+) -> dict[str, Any]:
+    """The validated config (JSON-ready). Raises ConfigInvalidError or AppError."""
+    try:
+        model = CONFIGS[kind].model_validate(config)
+    except ValidationError as exc:
+        raise ConfigInvalidError(list(exc.errors())) from None
+    checked = model.model_dump(mode="json")
+    host: str | None = None
+    if uses_apprise(kind):
+        try:
+            url = apprise_url(kind, checked)
+        except KindConfigError as exc:
+            raise _field(exc.field, "invalid", str(exc)) from None
+        understood, host = describe(url)
+        if not understood:
+            field = "url" if kind is ChannelKind.APPRISE else SECRET_FIELDS[kind][0]
+            raise _field(field, "unsupported_url", "Apprise does not accept this destination")
+    elif kind is ChannelKind.WEBHOOK:
+        host = urlsplit(checked["url"]).hostname
+    try:
+        await guard_host(host, public_only=public_only)
+    except AddressNotAllowedError as exc:
+        raise AppError(
+            ErrorCode.DESTINATION_NOT_ALLOWED,
+            fields=[FieldError(_destination_field(kind), "not_allowed", str(exc))],
+        ) from None
+    except OSError:
+        pass  # a name that does not resolve yet is checked again at send time
+    return checked
+
+
+def _destination_field(kind: ChannelKind) -> str:
+    return "config." + ("url" if kind in {ChannelKind.WEBHOOK, ChannelKind.APPRISE} else "server")
+
+
+def _field(name: str, code: str, message: str) -> AppError:
+    return AppError(
+        ErrorCode.VALIDATION_FAILED, fields=[FieldError(f"config.{name}", code, message)]
+    )
+
+
+async def create(
+    session: AsyncSession,
+    actor: audit.Actor,
+    vault: ChannelVault,
+    *,
+    organization_id: int,
+    data: ChannelCreate,
+    config: dict[str, Any],
+    now: datetime,
+) -> NotificationChannel:
+    shown, hidden = split_config(data.kind, config)
+    channel = NotificationChannel(
+        organization_id=organization_id, name=data.name, kind=str(data.kind), config=shown,
+        secret_config=vault.seal(hidden), events=[str(e) for e in data.events],
+        min_impact=data.min_impact, is_default=data.is_default, is_enabled=data.is_enabled,
+        consecutive_failures=0, remind_every_minutes=data.remind_every_minutes,
+        escalate_after_minutes=data.escalate_after_minutes, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(channel)
+    await session.flush()
+    changes = {name: {"old": None, "new": getattr(channel, name)} for name in SETTINGS}
+    audit.record_for(session, actor, "channel", channel, "channel.created", changes, now)
+    return channel
+
+
+def merged_config(
+    vault: ChannelVault, channel: NotificationChannel, given: dict[str, Any]
+) -> dict[str, Any]:
+    """A PATCH's config with the secret fields it left out kept from the stored one."""
+    stored = vault.secrets_of(channel)
+    return {**{k: v for k, v in stored.items() if k not in given}, **given}
+
+
+def change(
+    session: AsyncSession,
+    actor: audit.Actor,
+    vault: ChannelVault,
+    channel: NotificationChannel,
+    data: ChannelPatch,
+    config: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    changes: dict[str, Any] = {}
+    given = data.model_dump(exclude_unset=True)
+    for name in SETTINGS:
+        if name not in given:
+            continue
+        value = given[name]
+        value = [str(v) for v in value] if name == "events" else value
+        if name == "is_enabled" and value and not channel.is_enabled:
+            channel.consecutive_failures, channel.disabled_reason = 0, None
+        if getattr(channel, name) != value:
+            changes[name] = {"old": getattr(channel, name), "new": value}
+            setattr(channel, name, value)
+    if config is not None:
+        shown, hidden = split_config(ChannelKind(channel.kind), config)
+        changes["config"] = {"old": channel.config, "new": shown}
+        channel.config, channel.secret_config = shown, vault.seal(hidden)
+    if changes:
+        channel.updated_at = now
+        audit.record_for(session, actor, "channel", channel, "channel.updated", changes, now)
+
+
+async def remove(
+    session: AsyncSession, actor: audit.Actor, channel: NotificationChannel, now: datetime
+) -> None:
+    audit.record_for(session, actor, "channel", channel, "channel.deleted", {}, now)
+    await session.delete(channel)
+
+
+def view(vault: ChannelVault, channel: NotificationChannel) -> ChannelView:
+    kind = ChannelKind(channel.kind)
+    hidden = vault.secrets_of(channel)
+    return ChannelView(
+        id=channel.public_id, name=channel.name, kind=kind, config=channel.config,
+        secrets_set={f"has_{name}": name in hidden for name in SECRET_FIELDS[kind]},
+        events=channel.events, min_impact=channel.min_impact, is_default=channel.is_default,
+        is_enabled=channel.is_enabled, disabled_reason=channel.disabled_reason,
+        consecutive_failures=channel.consecutive_failures,
+        remind_every_minutes=channel.remind_every_minutes,
+        escalate_after_minutes=channel.escalate_after_minutes,
+        created_at=channel.created_at, updated_at=channel.updated_at,
+    )  # fmt: skip
+
+
+async def find(
+    session: AsyncSession, organization_id: int, public_id: UUID
+) -> NotificationChannel | None:
+    query = select(NotificationChannel).where(
+        NotificationChannel.organization_id == organization_id,
+        NotificationChannel.public_id == public_id,
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def resolve_ids(
+    session: AsyncSession, organization_id: int, public_ids: list[UUID], field: str
+) -> list[int]:
+    """Internal ids of the organization's channels; 400 naming the first unknown one."""
+    if not public_ids:
+        return []
+    query = select(NotificationChannel.public_id, NotificationChannel.id).where(
+        NotificationChannel.organization_id == organization_id,
+        NotificationChannel.public_id.in_(public_ids),
+    )
+    found = {public: internal for public, internal in (await session.execute(query)).all()}  # noqa: C416
+    for index, public_id in enumerate(public_ids):
+        if public_id not in found:
+            raise AppError(
+                ErrorCode.VALIDATION_FAILED,
+                fields=[FieldError(f"{field}[{index}]", "not_found", "no such channel")],
+            )
+    return [found[public_id] for public_id in dict.fromkeys(public_ids)]
+
+
+async def set_subject_channels(
+    session: AsyncSession, kind: str, subject_id: int, channel_ids: list[int]
+) -> None:
+    """Replace the channels chosen for one monitor or heartbeat."""
+    if kind == "monitor":
+        await session.execute(delete(MonitorChannel).where(MonitorChannel.monitor_id == subject_id))
+        session.add_all(MonitorChannel(monitor_id=subject_id, channel_id=c) for c in channel_ids)
+    else:
+        await session.execute(
+            delete(HeartbeatChannel).where(HeartbeatChannel.heartbeat_id == subject_id)
+        )
+        session.add_all(
+            HeartbeatChannel(heartbeat_id=subject_id, channel_id=c) for c in channel_ids
+        )
+
+
+async def subject_channels(session: AsyncSession, kind: str, subject_id: int) -> list[UUID]:
+    if kind == "monitor":
+        query = (
+            select(NotificationChannel.public_id)
+            .join(MonitorChannel, MonitorChannel.channel_id == NotificationChannel.id)
+            .where(MonitorChannel.monitor_id == subject_id)
+        )
+    else:
+        query = (
+            select(NotificationChannel.public_id)
+            .join(HeartbeatChannel, HeartbeatChannel.channel_id == NotificationChannel.id)
+            .where(HeartbeatChannel.heartbeat_id == subject_id)
+        )
+    return sorted((await session.execute(query)).scalars(), key=str)
