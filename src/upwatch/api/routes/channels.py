@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from upwatch.api.auth import require
-from upwatch.api.deps import Session, State, actor_for
+from upwatch.api.deps import Session, State, WriteSession, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.state import AppState
 from upwatch.audit import service as audit
@@ -140,7 +140,7 @@ async def delete_channel(
 async def read_channel_secrets(
     channel_id: UUID,
     principal: Annotated[Principal, require("secrets:read")],
-    session: Session,
+    session: WriteSession,  # a GET that writes its audit entry
     state: State,
     request: Request,
 ) -> ChannelSecrets:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from upwatch.accounts import repository, tokens
 from upwatch.api.auth import require
-from upwatch.api.deps import Session, State, actor_for
+from upwatch.api.deps import Session, State, WriteSession, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.quotas import QuotaUsage, enforce_quota, organization_quotas
 from upwatch.api.schemas import Strict, Timestamp
@@ -204,7 +204,7 @@ class WebhookSecret(BaseModel):
 )
 async def read_webhook_secret(
     principal: Annotated[Principal, require("secrets:read")],
-    session: Session,
+    session: WriteSession,  # a GET that writes: the secret on first read, the audit entry
     state: State,
     request: Request,
 ) -> WebhookSecret:
