@@ -278,16 +278,23 @@ def _title(kind: AlertKind, subject: SubjectInfo) -> str:
 def route(
     channels: Iterable[NotificationChannel], subject: SubjectInfo, kind: AlertKind, impact: str
 ) -> list[NotificationChannel]:
-    """The routing rules: which of the organization's channels take this alert now."""
+    """The routing rules: which of the organization's channels take this alert now
+    (escalation channels wait: `followups.py` tells them later)."""
     return [
         channel
         for channel in channels
-        if channel.is_enabled
+        if takes(channel, subject, kind, impact) and channel.escalate_after_minutes is None
+    ]
+
+
+def takes(channel: NotificationChannel, subject: SubjectInfo, kind: AlertKind, impact: str) -> bool:
+    """Whether a channel takes this subject's alerts of this kind and impact."""
+    return (
+        channel.is_enabled
         and (channel.is_default or channel.id in subject.channel_ids)
         and (not channel.events or str(kind) in channel.events)
         and at_least(impact, channel.min_impact)
-        and channel.escalate_after_minutes is None
-    ]
+    )
 
 
 def silence_matches(silence: Silence, subject: SubjectInfo, kind: AlertKind, impact: str) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.core.clock import isoformat_z
+from upwatch.db.pagination import keyset_page
 from upwatch.models import Notification, NotificationAttempt, NotificationChannel, Webhook
 from upwatch.notify.alerting import EMOJI
 from upwatch.notify.kinds_alert import AlertKind
@@ -25,32 +26,24 @@ class Sender(Protocol):
 async def page_channels(
     session: AsyncSession, organization_id: int, *, limit: int, after: UUID | None
 ) -> tuple[list[NotificationChannel], UUID | None]:
-    query = (
-        select(NotificationChannel)
-        .where(NotificationChannel.organization_id == organization_id)
-        .order_by(NotificationChannel.public_id)
-        .limit(limit + 1)
+    query = select(NotificationChannel).where(
+        NotificationChannel.organization_id == organization_id
     )
-    if after is not None:
-        query = query.where(NotificationChannel.public_id > after)
-    rows = list((await session.execute(query)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, rows[-1].public_id if more else None
+    rows, next_key = await keyset_page(
+        session, query, NotificationChannel.public_id, limit=limit, after=after, descending=False
+    )
+    return [row[0] for row in rows], next_key
 
 
 async def page(
     session: AsyncSession, where: ColumnElement[bool], *, limit: int, after: UUID | None
 ) -> tuple[list[DeliveryView], UUID | None]:
     """Deliveries matching `where`, newest first (delivery ids are UUIDv7)."""
-    query = select(Notification).where(where).order_by(Notification.public_id.desc())
-    if after is not None:
-        query = query.where(Notification.public_id < after)
-    rows = list((await session.execute(query.limit(limit + 1))).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    views = await views_of(session, rows)
-    return views, rows[-1].public_id if more else None
+    rows, next_key = await keyset_page(
+        session, select(Notification).where(where), Notification.public_id, limit=limit,
+        after=after,
+    )  # fmt: skip
+    return await views_of(session, [row[0] for row in rows]), next_key
 
 
 async def views_of(session: AsyncSession, rows: list[Notification]) -> list[DeliveryView]:

@@ -37,9 +37,9 @@ from upwatch.notify.alerting import (
     outbox_row,
     silence_matches,
     subjects,
+    takes,
 )
 from upwatch.notify.calendar import Window
-from upwatch.notify.impact import at_least
 from upwatch.notify.kinds_alert import PROBLEMS, AlertKind
 
 
@@ -102,7 +102,7 @@ class Followups:
         silenced = await _silenced(session, subject, AlertKind(alert.kind), alert.impact, now)
         queued = 0
         for channel in channels:
-            if not _takes(channel, subject, AlertKind(alert.kind), alert.impact):
+            if not takes(channel, subject, AlertKind(alert.kind), alert.impact):
                 continue
             escalate = channel.escalate_after_minutes
             if escalate is not None and channel.id not in sent:
@@ -156,17 +156,6 @@ class Followups:
             if current is not None and current != before:
                 queued += await _notice(session, window, current, "started", now)
         return queued
-
-
-def _takes(
-    channel: NotificationChannel, subject: SubjectInfo, kind: AlertKind, impact: str
-) -> bool:
-    return (
-        channel.is_enabled
-        and (channel.is_default or channel.id in subject.channel_ids)
-        and (not channel.events or str(kind) in channel.events)
-        and at_least(impact, channel.min_impact)
-    )
 
 
 async def _channels(session: AsyncSession, organization_id: int) -> list[NotificationChannel]:

@@ -13,6 +13,7 @@ from upwatch.api.auth import require
 from upwatch.api.deps import Session
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.core.principal import Principal
+from upwatch.db.pagination import keyset_page
 from upwatch.models import Alert, Heartbeat, Incident, Monitor, Notification
 from upwatch.notify.deliveries import views_of
 from upwatch.notify.kinds_alert import PROBLEMS, AlertKind
@@ -36,14 +37,8 @@ async def _page(
         .outerjoin(Heartbeat, Heartbeat.id == Alert.heartbeat_id)
         .outerjoin(Incident, Incident.id == Alert.incident_id)
         .where(Alert.organization_id == principal.organization_id, *conditions)  # type: ignore[arg-type]
-        .order_by(Alert.public_id.desc())
-        .limit(limit + 1)
     )
-    if after is not None:
-        query = query.where(Alert.public_id < after)
-    rows = list(await session.execute(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_key = await keyset_page(session, query, Alert.public_id, limit=limit, after=after)
     alert_ids = [row[0].id for row in rows]
     notifications = (
         list(
@@ -73,9 +68,7 @@ async def _page(
         )
         for alert, monitor_id, heartbeat_id, incident_id in rows
     ]  # fmt: skip
-    return AlertList(
-        data=data, pagination=pagination(limit, rows[-1][0].public_id if more else None)
-    )
+    return AlertList(data=data, pagination=pagination(limit, next_key))
 
 
 @router.get("", summary="Alerts, newest first, with their deliveries")

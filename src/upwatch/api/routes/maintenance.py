@@ -17,6 +17,7 @@ from upwatch.api.state import AppState
 from upwatch.audit import service as audit
 from upwatch.core.errors import AppError, ErrorCode
 from upwatch.core.principal import Principal
+from upwatch.db.pagination import keyset_page
 from upwatch.models import MaintenanceWindow
 from upwatch.notify import rules
 from upwatch.notify.schemas import WindowCreate, WindowView
@@ -50,21 +51,17 @@ async def _find(session: Session, principal: Principal, window_id: UUID) -> Main
 async def list_windows(
     principal: Reader, session: Session, state: State, limit: Limit = 50, cursor: CursorParam = None
 ) -> WindowList:
-    query = (
-        select(MaintenanceWindow)
-        .where(MaintenanceWindow.organization_id == principal.organization_id)
-        .order_by(MaintenanceWindow.public_id)
-        .limit(limit + 1)
+    query = select(MaintenanceWindow).where(
+        MaintenanceWindow.organization_id == principal.organization_id
     )
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(MaintenanceWindow.public_id > after)
-    rows = list((await session.execute(query)).scalars())
-    more, rows = len(rows) > limit, rows[:limit]
+    rows, next_key = await keyset_page(
+        session, query, MaintenanceWindow.public_id, limit=limit, after=decode_cursor(cursor),
+        descending=False,
+    )  # fmt: skip
     now = state.clock.now()
     return WindowList(
-        data=[rules.window_view(row, now) for row in rows],
-        pagination=pagination(limit, rows[-1].public_id if more else None),
+        data=[rules.window_view(row[0], now) for row in rows],
+        pagination=pagination(limit, next_key),
     )
 
 

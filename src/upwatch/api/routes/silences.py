@@ -15,6 +15,7 @@ from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor
 from upwatch.audit import service as audit
 from upwatch.core.errors import AppError, ErrorCode
 from upwatch.core.principal import Principal
+from upwatch.db.pagination import keyset_page
 from upwatch.models import Silence
 from upwatch.notify import rules
 from upwatch.notify.schemas import SilenceCreate, SilenceView
@@ -49,24 +50,17 @@ async def list_silences(
     active: Annotated[bool | None, Query(description="true: in force now")] = None,
 ) -> SilenceList:
     now = state.clock.now()
-    query = (
-        select(Silence)
-        .where(Silence.organization_id == principal.organization_id)
-        .order_by(Silence.public_id.desc())
-        .limit(limit + 1)
-    )
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(Silence.public_id < after)
+    query = select(Silence).where(Silence.organization_id == principal.organization_id)
     if active is True:
         query = query.where(Silence.starts_at <= now, Silence.ends_at > now)
     elif active is False:
         query = query.where((Silence.starts_at > now) | (Silence.ends_at <= now))
-    rows = list((await session.execute(query)).scalars())
-    more, rows = len(rows) > limit, rows[:limit]
+    rows, next_key = await keyset_page(
+        session, query, Silence.public_id, limit=limit, after=decode_cursor(cursor)
+    )
     return SilenceList(
-        data=[rules.silence_view(row, now) for row in rows],
-        pagination=pagination(limit, rows[-1].public_id if more else None),
+        data=[rules.silence_view(row[0], now) for row in rows],
+        pagination=pagination(limit, next_key),
     )
 
 
