@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import ApiHarness, SettingsFactory
 from tests.support.accounts import Seeder
+from tests.support.alerting import SETTINGS, Local, LocalHttp, Start, Upwatch
+from tests.support.engine import ManualClock
 from tests.support.server import serving
 from upwatch.api.app import create_app
+from upwatch.core.clock import Clock
 
 Serve = Callable[..., ApiHarness]
 
@@ -28,3 +32,44 @@ def serve(make_settings: SettingsFactory, database_url: str) -> Iterator[Serve]:
             return ApiHarness(base_url, settings, Seeder(settings.effective_database_url))
 
         yield start
+
+
+@pytest.fixture
+def local() -> Iterator[Local]:
+    """Start local HTTP servers (`local(script=[500, 200])`); all stop when the test ends,
+    after the app (this fixture is set up before it)."""
+    started: list[LocalHttp] = []
+
+    def start(script: Sequence[int] = (), status: int = 200) -> LocalHttp:
+        server = LocalHttp(script, status)
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def start(make_settings: SettingsFactory, database_url: str) -> Iterator[Start]:
+    """`start(clock=..., **settings)`: the app on the test's database (each backend), with
+    the dispatcher on, polling every 0.2 s, allowed to deliver to loopback."""
+    with ExitStack() as stack:
+
+        def run(*, clock: ManualClock | None = None, **overrides: Any) -> Upwatch:
+            settings = make_settings(database_url=database_url, **{**SETTINGS, **overrides})
+            app_clock: Clock | None = clock
+            base_url = stack.enter_context(serving(create_app(settings, clock=app_clock)))
+            seed = Seeder(settings.effective_database_url)
+            tenant = seed.tenant()
+            http = stack.enter_context(
+                httpx.Client(
+                    base_url=base_url,
+                    headers={"Authorization": f"Bearer {tenant.owner.token}"},
+                    timeout=30,
+                )
+            )
+            return Upwatch(base_url, settings, seed, tenant, http, clock)
+
+        yield run

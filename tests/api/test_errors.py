@@ -51,7 +51,7 @@ def app_with_sample_routes(settings: Settings) -> FastAPI:
 @pytest.fixture
 def client(sqlite_settings: Settings) -> Iterator[httpx.Client]:
     app = app_with_sample_routes(sqlite_settings.model_copy(update={"max_body_bytes": 2048}))
-    with serving(app) as base_url, httpx.Client(base_url=base_url) as http:
+    with serving(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
         yield http
 
 

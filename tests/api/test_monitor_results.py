@@ -412,6 +412,34 @@ def test_stats_agree_with_the_raw_checks(
     assert at(raw[0]["checked_at"]) < at(stats["until"])
 
 
+def test_stats_can_leave_out_the_checks_made_during_maintenance(
+    http: httpx.Client, target: HttpTarget
+) -> None:
+    monitor = create(http, target.url("/ok"))
+    path = f"{MONITORS}/{monitor['id']}"
+    run(http, monitor)
+    # Planned work: the target answers 500 while the monitor is in maintenance.
+    ok(http.patch(path, json={"maintenance_mode": True, "target": target.url("/status/500")}))
+    during = [run(http, monitor)["check"] for _ in range(2)]
+    ok(http.patch(path, json={"maintenance_mode": False, "target": target.url("/ok")}))
+    run(http, monitor)
+    assert [check["ok"] for check in during] == [False, False]
+
+    counted = ok(http.get(f"{path}/stats", params={"window": "1h"}))
+    left_out = ok(http.get(f"{path}/stats", params={"window": "1h", "exclude_maintenance": "true"}))
+
+    assert (counted["checks"], counted["failures"], counted["uptime_percent"]) == (4, 2, 50.0)
+    assert (left_out["checks"], left_out["failures"], left_out["uptime_percent"]) == (2, 0, 100.0)
+    assert counted["maintenance_checks"] == left_out["maintenance_checks"] == 2
+    daily = ok(http.get(f"{path}/uptime/daily", params={"days": 1, "exclude_maintenance": "true"}))
+    assert [(day["checks"], day["failures"]) for day in daily["data"]] == [(2, 0)]
+    timeline = ok(
+        http.get(f"{path}/timeline", params={"window": "1h", "exclude_maintenance": "true"})
+    )
+    assert sum(bucket["checks"] for bucket in timeline["buckets"]) == 2
+    assert sum(bucket["failures"] for bucket in timeline["buckets"]) == 0
+
+
 def test_stats_of_a_monitor_without_checks_are_empty(http: httpx.Client) -> None:
     monitor = create(http, "http://127.0.0.1:9/")
 

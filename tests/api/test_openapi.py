@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
 from tests.conftest import SettingsFactory
+from tests.support import http
 from tests.support.server import serving
 from upwatch.api.app import create_app
 
@@ -21,7 +20,7 @@ def test_the_openapi_document_uses_our_error_envelope_and_never_422(
         return {"limit": limit}
 
     with serving(app) as url:
-        response = httpx.get(f"{url}/openapi.json")
+        response = http.get(f"{url}/openapi.json")
     assert response.status_code == 200
     document = response.json()
     assert document["openapi"].startswith("3.1")

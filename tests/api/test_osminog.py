@@ -654,7 +654,10 @@ def test_a_stored_baseline_of_twenty_checks_makes_a_slow_check_a_spike_after_a_r
     settings = make_settings(database_url=database_url, run_checks=False)
     tenant = Seeder(settings.effective_database_url).tenant()
     headers = {"X-Api-Key": tenant.owner.token}
-    with serving(create_app(settings)) as url, httpx.Client(base_url=url, headers=headers) as http:
+    with (
+        serving(create_app(settings)) as url,
+        httpx.Client(base_url=url, headers=headers, timeout=30) as http,
+    ):
         monitor = create_monitor(http, target.url("/api/health"), spike_threshold_percent=50)
     set_state(
         settings.effective_database_url,
@@ -669,7 +672,10 @@ def test_a_stored_baseline_of_twenty_checks_makes_a_slow_check_a_spike_after_a_r
     )
     target.delay = SLOW_SECONDS
 
-    with serving(create_app(settings)) as url, httpx.Client(base_url=url, headers=headers) as http:
+    with (
+        serving(create_app(settings)) as url,
+        httpx.Client(base_url=url, headers=headers, timeout=30) as http,
+    ):
         slow = run(http, monitor)["check"]
         status = task_status(http, monitor["id"])
 

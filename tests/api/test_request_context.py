@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
+from tests.support import http
 from tests.support.server import serving
 from upwatch.api.app import create_app
 from upwatch.settings import Settings
@@ -26,33 +26,33 @@ def base_url(sqlite_settings: Settings) -> Iterator[str]:
 
 
 def test_a_client_request_id_is_echoed(base_url: str) -> None:
-    response = httpx.get(f"{base_url}/health/live", headers={"X-Request-ID": "abc-123"})
+    response = http.get(f"{base_url}/health/live", headers={"X-Request-ID": "abc-123"})
     assert response.headers["x-request-id"] == "abc-123"
 
 
 def test_a_request_id_is_generated_when_missing(base_url: str) -> None:
-    first = httpx.get(f"{base_url}/health/live").headers["x-request-id"]
-    second = httpx.get(f"{base_url}/health/live").headers["x-request-id"]
+    first = http.get(f"{base_url}/health/live").headers["x-request-id"]
+    second = http.get(f"{base_url}/health/live").headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{32}", first)
     assert first != second
 
 
 def test_a_request_id_with_unsafe_characters_is_replaced(base_url: str) -> None:
-    response = httpx.get(f"{base_url}/health/live", headers={"X-Request-ID": "a b\tc<script>"})
+    response = http.get(f"{base_url}/health/live", headers={"X-Request-ID": "a b\tc<script>"})
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
 
 
 def test_error_responses_carry_the_request_id_too(base_url: str) -> None:
-    response = httpx.get(f"{base_url}/api/v1/nope", headers={"X-Request-ID": "err-1"})
+    response = http.get(f"{base_url}/api/v1/nope", headers={"X-Request-ID": "err-1"})
     assert response.status_code == 404
     assert response.headers["x-request-id"] == "err-1"
 
 
 def test_metrics_count_requests_by_route_template_and_status(base_url: str) -> None:
     for item_id in (1, 2, 3):
-        httpx.get(f"{base_url}/api/v1/items/{item_id}")
-    httpx.get(f"{base_url}/api/v1/not-a-route")
-    text = httpx.get(f"{base_url}/metrics").text
+        http.get(f"{base_url}/api/v1/items/{item_id}")
+    http.get(f"{base_url}/api/v1/not-a-route")
+    text = http.get(f"{base_url}/metrics").text
     assert (
         'upwatch_http_requests_total{method="GET",route="/api/v1/items/{item_id}",status="200"} 3.0'
         in text
@@ -66,9 +66,9 @@ def test_metrics_count_requests_by_route_template_and_status(base_url: str) -> N
 def test_metrics_require_the_token_when_one_is_configured(make_settings) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(metrics_token="s3cret-metrics-token")
     with serving(create_app(settings)) as url:
-        refused = httpx.get(f"{url}/metrics")
-        wrong = httpx.get(f"{url}/metrics", headers={"Authorization": "Bearer nope"})
-        allowed = httpx.get(
+        refused = http.get(f"{url}/metrics")
+        wrong = http.get(f"{url}/metrics", headers={"Authorization": "Bearer nope"})
+        allowed = http.get(
             f"{url}/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"}
         )
     assert refused.status_code == 401

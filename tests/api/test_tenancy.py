@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import ApiHarness
+from tests.conftest import ApiHarness, SettingsFactory
 from tests.support.accounts import Person, Tenant
 from upwatch.api.auth import is_public
 from upwatch.api.routes import api_routes
 from upwatch.core.scopes import Role
+from upwatch.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Org:
     channel_name: str
     window_id: str
     silence_id: str
+    webhook_id: str
 
     @property
     def owner(self) -> Person:
@@ -64,6 +66,7 @@ class Org:
             "channel": self.channel_id,
             "window": self.window_id,
             "silence": self.silence_id,
+            "webhook": self.webhook_id,
         }
         return ids[kind]
 
@@ -93,6 +96,8 @@ class Org:
             self.channel_name,
             self.window_id,
             self.silence_id,
+            self.webhook_id,
+            f"http://127.0.0.1:9/{self.tenant.name.lower()}-events",
         ]
 
 
@@ -176,6 +181,12 @@ TARGETS = [
     Target("DELETE", "/api/v1/maintenance-windows/{window_id}", "window"),
     Target("GET", "/api/v1/silences/{silence_id}", "silence"),
     Target("POST", "/api/v1/silences/{silence_id}/expire", "silence"),
+    Target("GET", "/api/v1/webhooks/{webhook_id}", "webhook"),
+    Target("PATCH", "/api/v1/webhooks/{webhook_id}", "webhook", {"event_types": ["*"]}),
+    Target("DELETE", "/api/v1/webhooks/{webhook_id}", "webhook"),
+    Target("GET", "/api/v1/webhooks/{webhook_id}/deliveries", "webhook"),
+    # Port 9 refuses at once: the owner's test send fails on this machine, never elsewhere.
+    Target("POST", "/api/v1/webhooks/{webhook_id}/test", "webhook"),
     Target("DELETE", "/api/v1/silences/{silence_id}", "silence"),
 ]
 
@@ -214,6 +225,10 @@ def _organization(api: ApiHarness, name: str) -> Org:
             "comment": f"{name} quiet", "ends_at": "2030-01-01T00:00:00Z",
             "monitor_ids": [monitor["id"]],
         }), 201)  # fmt: skip
+        # Loopback (allowed in this module's settings), port 9: nothing ever listens there.
+        webhook = _ok(http.post("/api/v1/webhooks", json={
+            "url": f"http://127.0.0.1:9/{name.lower()}-events", "event_types": ["incident.*"],
+        }), 201)  # fmt: skip
     return Org(
         tenant,
         member,
@@ -233,6 +248,7 @@ def _organization(api: ApiHarness, name: str) -> Org:
         channel["name"],
         window["id"],
         silence["id"],
+        webhook["id"],
     )
 
 
@@ -252,6 +268,12 @@ def _monitor(organization: str) -> dict[str, Any]:
         "execution_mode": "on_demand",
         "config": {"headers": {"X-Api-Key": f"{organization} secret header value"}},
     }
+
+
+@pytest.fixture
+def api_settings(make_settings: SettingsFactory, database_url: str) -> Settings:
+    """Destinations on loopback are allowed here: the webhooks point at a closed port."""
+    return make_settings(database_url=database_url, allow_private_destinations=True)
 
 
 @pytest.fixture
@@ -286,6 +308,7 @@ def _snapshot(api: ApiHarness, org: Org) -> dict[str, Any]:
             "channels": _ok(http.get("/api/v1/channels"))["data"],
             "windows": _ok(http.get("/api/v1/maintenance-windows"))["data"],
             "silences": _ok(http.get("/api/v1/silences"))["data"],
+            "webhooks": _ok(http.get("/api/v1/webhooks"))["data"],
             "alerts": _ok(http.get("/api/v1/alerts"))["data"],
             "checks": [
                 _ok(http.get(f"/api/v1/monitors/{monitor['id']}/checks"))["data"]
@@ -373,6 +396,7 @@ LISTS = [
     "/api/v1/channels",
     "/api/v1/maintenance-windows",
     "/api/v1/silences",
+    "/api/v1/webhooks",
     "/api/v1/alerts",
     "/api/v1/alerts/active",
     "/api/v1/incidents",

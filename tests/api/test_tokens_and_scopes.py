@@ -277,7 +277,7 @@ MATRIX: list[tuple[list[str], tuple[bool, bool, bool, bool]]] = [
     ([f"{r}:write" for r in EVERYDAY], (True, True, True, False)),
     (["tokens:read", "tokens:write"], (True, True, True, True)),
     (["members:read", "events:read", "organization:read"], (True, True, True, True)),
-    (["members:write"], (True, True, False, False)),
+    (["members:write", "webhooks:read", "webhooks:write"], (True, True, False, False)),
     (
         ["audit:read", "secrets:read", "events:write", "audit:write", "secrets:write"],
         (True, True, False, False),

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import SettingsFactory
+from tests.support import http
 from tests.support.accounts import Seeder
 from tests.support.server import serving
 from upwatch.api.app import create_app
@@ -66,7 +66,7 @@ def test_a_created_user_gets_a_token_that_works_over_http(
     token = result.stdout.strip()
     assert TOKEN.match(token), "stdout must hold only the token"
     with serving(create_app(settings)) as url:
-        me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        me = http.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     assert me.json()["role"] == "admin"
     assert me.json()["organization"]["name"] == "Platform team"
@@ -96,8 +96,8 @@ def test_token_scopes_and_expiry_from_the_command_line_are_enforced(
     token = result.stdout.strip()
     headers = {"Authorization": f"Bearer {token}"}
     with serving(create_app(settings)) as url:
-        listed = httpx.get(f"{url}/api/v1/me/tokens", headers=headers)
-        refused = httpx.post(f"{url}/api/v1/me/tokens", headers=headers, json={"name": "x"})
+        listed = http.get(f"{url}/api/v1/me/tokens", headers=headers)
+        refused = http.post(f"{url}/api/v1/me/tokens", headers=headers, json={"name": "x"})
     assert listed.status_code == 200
     [entry] = listed.json()["data"]
     assert entry["scopes"] == ["organization:read", "tokens:read"]

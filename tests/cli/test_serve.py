@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import http
+
 STARTUP_SECONDS = 30
 
 
@@ -49,7 +51,7 @@ def test_serve_migrates_answers_and_logs_each_request_with_its_id(tmp_path: Path
     process, url = _serve(tmp_path / "data")
     try:
         ready = _wait_until_ready(url)
-        missing = httpx.get(f"{url}/api/v1/nope", headers={"X-Request-ID": "serve-test-1"})
+        missing = http.get(f"{url}/api/v1/nope", headers={"X-Request-ID": "serve-test-1"})
     finally:
         output = _stop(process)
     assert ready.json()["checks"] == {"database": "ok"}
@@ -69,7 +71,7 @@ def _wait_until_ready(base_url: str) -> httpx.Response:
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         try:
-            response = httpx.get(f"{base_url}/health/ready")
+            response = http.get(f"{base_url}/health/ready")
             if response.status_code == 200:
                 return response
         except httpx.TransportError:
@@ -98,8 +100,8 @@ def test_the_first_start_prints_working_credentials_once_and_never_logs_them(
     again, url = _serve(tmp_path / "data")
     try:
         _wait_until_ready(url)
-        me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-        login = httpx.post(
+        me = http.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        login = http.post(
             f"{url}/api/v1/auth/login", json={"email": "admin@example.com", "password": password}
         )
     finally:

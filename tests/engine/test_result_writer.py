@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
+
 from tests.support.engine import World, records_for
-from upwatch.engine.writer import ResultWriter
+from upwatch.engine.writer import FLUSH_SECONDS, ResultWriter
 from upwatch.events.bus import Filter
+from upwatch.models import MonitorState
 
 START = datetime(2026, 5, 4, 10, 59, 30, tzinfo=UTC)
 
@@ -72,3 +76,30 @@ async def test_a_result_of_a_monitor_deleted_meanwhile_does_not_lose_the_rest_of
     assert done.exception() is None
     assert [r.latency_ms for r in await world.results(kept.id)] == [7.0]
     assert (await world.state(kept.id)).status == "up"
+
+
+async def test_stopping_the_writer_while_a_batch_is_being_written_loses_none_of_it(
+    world: World,
+) -> None:
+    monitor = await world.monitor("http://127.0.0.1:9/stopping")
+    records = await records_for(world, monitor, [(True, 1.0 + n, at(n)) for n in range(5)])
+    writer = ResultWriter(world.database, world.bus)
+    writer.start()
+    # Another transaction holds the monitor's state row (on SQLite: the write lock), so the
+    # writer's transaction for this batch waits in the middle of its work.
+    async with world.database.write_session() as blocker:
+        await blocker.execute(
+            update(MonitorState)
+            .where(MonitorState.monitor_id == monitor.id)
+            .values(status=MonitorState.status)
+        )
+        done = [writer.submit(record) for record in records]
+        await asyncio.sleep(2 * FLUSH_SECONDS)  # the writer's tick has taken the batch
+        stopping = asyncio.create_task(writer.stop())  # as the engine does at shutdown
+        await asyncio.sleep(FLUSH_SECONDS)
+        assert not stopping.done()  # it waits for the batch in flight, which cannot commit
+        await blocker.rollback()
+    await stopping
+
+    assert all(future.done() and future.exception() is None for future in done)
+    assert [r.latency_ms for r in await world.results(monitor.id)] == [1.0, 2.0, 3.0, 4.0, 5.0]

@@ -23,6 +23,7 @@ RESOURCES = (
     "heartbeats",
     "incidents",
     "channels",
+    "webhooks",
     "status-pages",
     "maintenance",
     "audit",

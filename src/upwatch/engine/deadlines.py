@@ -31,6 +31,7 @@ from upwatch.heartbeats.live import live_of, rules_of, state_values
 from upwatch.heartbeats.machine import RunDraft, Transition
 from upwatch.logs import get_logger
 from upwatch.models import Heartbeat, HeartbeatState, StateChange
+from upwatch.notify import subscriptions
 
 LOAD_PAGE = 5000
 FIRE_BATCH = 1000
@@ -173,6 +174,7 @@ class DeadlineWatcher:
             if changes:
                 await session.execute(insert(StateChange), changes)
                 published.extend(await follow_incidents(session, downs, missed=True))
+            await subscriptions.enqueue(session, published)
         for heartbeat_id, deadline in rearm.items():
             self.arm(heartbeat_id, deadline)
         if published:

@@ -43,7 +43,7 @@ from upwatch.models import (
     Webhook,
 )
 from upwatch.net.smtp import Email, email_configured, send_email
-from upwatch.notify import doorbell
+from upwatch.notify import doorbell, subscriptions
 from upwatch.notify.kinds import ChannelKind, KindConfigError, apprise_url
 from upwatch.notify.render import Renderer
 from upwatch.notify.secrets import webhook_secret
@@ -170,7 +170,7 @@ class Dispatcher:
         if notification.webhook_id is not None:
             webhook = await session.get(Webhook, notification.webhook_id)
             assert webhook is not None
-            if not webhook.is_enabled:
+            if not webhook.is_enabled and notification.purpose != "test":
                 return _refuse("the webhook is disabled")
             return await self._webhook(session, notification, webhook.url, payload)
         channel = await session.get(NotificationChannel, notification.channel_id)
@@ -214,7 +214,9 @@ class Dispatcher:
 
     def _context(self, notification: Notification) -> dict[str, Any]:
         """The template context: the stored payload, links made absolute, and the envelope
-        that webhooks carry."""
+        that webhooks carry. A subscription's delivery stores its event's envelope as is."""
+        if notification.webhook_id is not None:
+            return {"envelope": notification.payload}
         payload = dict(notification.payload)
         incident = payload.get("incident")
         base = (self._settings.public_url or "").rstrip("/")
@@ -258,6 +260,7 @@ class Dispatcher:
                 notification.status, notification.next_attempt_at = "failed", None
             if notification.purpose != "test":
                 events = await self._count(session, notification, delivery.ok)
+                await subscriptions.enqueue(session, events)
             status = notification.status
             public_id = str(notification.public_id)
         if events:
@@ -272,12 +275,16 @@ class Dispatcher:
     async def _count(
         self, session: AsyncSession, notification: Notification, ok: bool
     ) -> list[Event]:
-        """Consecutive failures of the destination; disable it at the limit."""
+        """Consecutive failures of the destination; disable it at the limit. The row is
+        locked: deliveries to one destination are recorded concurrently, and each must
+        count (on SQLite the write transaction already serializes them)."""
         target: NotificationChannel | Webhook | None
         if notification.channel_id is not None:
-            target = await session.get(NotificationChannel, notification.channel_id)
+            target = await session.get(
+                NotificationChannel, notification.channel_id, with_for_update=True
+            )
         else:
-            target = await session.get(Webhook, notification.webhook_id)
+            target = await session.get(Webhook, notification.webhook_id, with_for_update=True)
         if target is None:
             return []
         if ok:

@@ -179,8 +179,7 @@ class Engine:
     async def _execute(
         self, snapshot: MonitorSnapshot, scheduled_at: datetime, *, wait: bool
     ) -> CheckRecord | None:
-        checked_at = self._clock.now()
-        observation = await self.runner.check(snapshot, checked_at)
+        checked_at, observation = await self.runner.check(snapshot, self._clock.now)
         # Judge by the monitor as it is now: it may have been paused, edited or deleted
         # while the check ran.
         current, live = self._current.get(snapshot.id), self._live.get(snapshot.id)

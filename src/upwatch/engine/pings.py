@@ -11,7 +11,6 @@ and deadlines re-armed after the commit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +27,7 @@ from upwatch.heartbeats.live import live_of, rules_of, state_values
 from upwatch.heartbeats.machine import Live, Ping, PingKind, RunDraft, Transition
 from upwatch.logs import get_logger
 from upwatch.models import Heartbeat, HeartbeatPing, HeartbeatRun, HeartbeatState, StateChange
-from upwatch.notify import alerting
+from upwatch.notify import alerting, subscriptions
 
 MAX_BATCH = 1000
 log = get_logger("upwatch.pings")
@@ -69,6 +68,7 @@ class PingWriter:
         self._pending: list[Received] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def submit(self, received: Received) -> bool:
         """Store the ping; True once committed, False when no heartbeat has that address."""
@@ -80,14 +80,16 @@ class PingWriter:
         self._task = asyncio.create_task(self._run(), name="ping-writer")
 
     async def stop(self) -> None:
+        """Let the batch being written commit, then write what is left. (Cancelling the
+        loop mid-write would roll that batch back after it left `_pending`: lost pings.)"""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
         await self._flush()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
             await self._flush()
@@ -126,6 +128,7 @@ class PingWriter:
                 _apply(batch, heartbeat_id, item)
                 stored.add(id(item))
             await _save(session, batch)
+            await subscriptions.enqueue(session, batch.events)
         armed = {hid: live.deadline_at for hid, live in batch.lives.items()}
         return _Written(stored, armed, batch.events)
 

@@ -28,6 +28,7 @@ class Rollup:
     checks: int = 0
     failures: int = 0
     maintenance_checks: int = 0
+    maintenance_failures: int = 0
     latency_count: int = 0
     latency_sum_ms: float = 0.0
     latency_min_ms: float | None = None
@@ -38,6 +39,7 @@ class Rollup:
         self.checks += 1
         self.failures += 0 if ok else 1
         self.maintenance_checks += 1 if maintenance else 0
+        self.maintenance_failures += 1 if maintenance and not ok else 0
         if ok and latency_ms is not None:
             self.latency_count += 1
             self.latency_sum_ms += latency_ms
@@ -51,6 +53,7 @@ class Rollup:
             "checks": self.checks,
             "failures": self.failures,
             "maintenance_checks": self.maintenance_checks,
+            "maintenance_failures": self.maintenance_failures,
             "latency_count": self.latency_count,
             "latency_sum_ms": self.latency_sum_ms,
             "latency_min_ms": self.latency_min_ms,
@@ -64,6 +67,7 @@ class Rollup:
             checks=row.checks,
             failures=row.failures,
             maintenance_checks=row.maintenance_checks,
+            maintenance_failures=row.maintenance_failures,
             latency_count=row.latency_count,
             latency_sum_ms=row.latency_sum_ms,
             latency_min_ms=row.latency_min_ms,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -60,18 +61,23 @@ class Runner:
         )
         self._public_only = public_only
 
-    async def check(self, snapshot: MonitorSnapshot, now: datetime) -> Observation:
-        context = ProbeContext(now=now, public_only=self._public_only)
+    async def check(
+        self, snapshot: MonitorSnapshot, now: Callable[[], datetime]
+    ) -> tuple[datetime, Observation]:
+        """When the check started and what it saw. It starts once it holds its slots: time
+        spent waiting for the global or the per-host cap is lateness, not part of the check."""
         async with self._all, self._hosts[snapshot.host]:
+            started = now()
+            context = ProbeContext(now=started, public_only=self._public_only)
             try:
                 async with asyncio.timeout(snapshot.timeout_seconds + TIMEOUT_MARGIN_SECONDS):
-                    return await self._probe(snapshot, context)
+                    return started, await self._probe(snapshot, context)
             except TimeoutError:
                 reason = f"no result within {snapshot.timeout_seconds:g} s"
-                return Observation(False, None, None, "TIMEOUT", reason)
+                return started, Observation(False, None, None, "TIMEOUT", reason)
             except Exception as exc:  # a bug in a probe must not stop the engine
                 log.exception("engine.probe_crashed", monitor=str(snapshot.public_id))
-                return Observation(False, None, None, "INTERNAL_ERROR", type(exc).__name__)
+                return started, Observation(False, None, None, "INTERNAL_ERROR", type(exc).__name__)
 
     async def _probe(self, snapshot: MonitorSnapshot, context: ProbeContext) -> Observation:
         probe = PROBES[snapshot.kind]

@@ -1,5 +1,6 @@
 """Batched writes of check results: one transaction per batch for the result rows, the live
-states, the rollups and the state changes; events are published after the commit.
+states, the rollups, the state changes and the webhook deliveries of their events; events
+are published after the commit.
 
 Checks never wait for the database: they submit a record and go on. A caller that needs the
 write to be done (an on-demand run) awaits the future `submit` returns.
@@ -27,7 +28,7 @@ from upwatch.events import Event, EventBus
 from upwatch.logs import get_logger
 from upwatch.models import CheckResult, CheckRollup, Monitor, MonitorState
 from upwatch.models.state_change import StateChange
-from upwatch.notify import alerting
+from upwatch.notify import alerting, subscriptions
 
 FLUSH_SECONDS = 0.25
 MAX_BATCH = 2000
@@ -43,6 +44,7 @@ class ResultWriter:
         self._rollups = RollupCache()
         self._task: asyncio.Task[None] | None = None
         self._incident_events: list[Event] = []  # of committed batches, not yet published
+        self._stopping = False
 
     def submit(self, record: CheckRecord) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -55,14 +57,16 @@ class ResultWriter:
         self._task = asyncio.create_task(self._run(), name="result-writer")
 
     async def stop(self) -> None:
+        """Let the batch being written commit, then write what is left. (Cancelling the
+        loop mid-write would roll that batch back after it left `_pending`: lost results.)"""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
         await self.flush()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
             self._wake.clear()
@@ -120,6 +124,9 @@ class ResultWriter:
             if changes:
                 session.add_all(StateChange(**change) for change in changes)
             followed = await _follow_incidents(session, changes, records)
+            await subscriptions.enqueue(
+                session, [event for record in records for event in record.events] + followed
+            )
             touched = await self._write_rollups(session, records)
         self._incident_events.extend(followed)
         self._rollups.store(touched)

@@ -26,6 +26,8 @@ class CheckRollup(Base):
     checks: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     maintenance_checks: Mapped[int] = mapped_column(Integer, default=0)
+    # Of `failures`, those during maintenance: statistics may leave maintenance out.
+    maintenance_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     latency_count: Mapped[int] = mapped_column(Integer, default=0)
     latency_sum_ms: Mapped[float] = mapped_column(Float, default=0.0)
     latency_min_ms: Mapped[float | None] = mapped_column(Float)

@@ -53,21 +53,25 @@ class Totals:
     checks: int
     failures: int
     maintenance_checks: int
+    maintenance_failures: int
     latency_count: int
     latency_sum_ms: float
     min_ms: float | None
     max_ms: float | None
     histogram: list[int]
 
-    def summary(self) -> dict[str, Any]:
-        counted = self.checks
+    def summary(self, *, exclude_maintenance: bool = False) -> dict[str, Any]:
+        """The figures; with `exclude_maintenance`, checks made during maintenance count
+        neither as checks nor as failures (response times still include them)."""
+        counted, failures = self.checks, self.failures
+        if exclude_maintenance:
+            counted -= self.maintenance_checks
+            failures -= self.maintenance_failures
         low, high = self.min_ms or 0.0, self.max_ms or 0.0
         return {
             "checks": counted,
-            "failures": self.failures,
-            "uptime_percent": (
-                round((counted - self.failures) / counted * 100, 3) if counted else None
-            ),
+            "failures": failures,
+            "uptime_percent": round((counted - failures) / counted * 100, 3) if counted else None,
             "min_ms": self.min_ms,
             "max_ms": self.max_ms,
             "avg_ms": (
@@ -86,6 +90,7 @@ def total(rows: Sequence[CheckRollup]) -> Totals:
         checks=sum(row.checks for row in rows),
         failures=sum(row.failures for row in rows),
         maintenance_checks=sum(row.maintenance_checks for row in rows),
+        maintenance_failures=sum(row.maintenance_failures for row in rows),
         latency_count=sum(row.latency_count for row in rows),
         latency_sum_ms=sum(row.latency_sum_ms for row in rows),
         min_ms=min(mins) if mins else None,

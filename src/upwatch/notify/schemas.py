@@ -1,14 +1,16 @@
-"""Request and response shapes of channels, silences, maintenance windows and alerts."""
+"""Request and response shapes of channels, webhook subscriptions, silences, maintenance
+windows and alerts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, Field, model_validator
 
 from upwatch.notify.kinds import ChannelKind
 from upwatch.notify.kinds_alert import AlertKind
+from upwatch.notify.subscriptions import EVENT_TYPES, is_known_pattern
 from upwatch.schema import Strict, Tag, Timestamp
 
 Impact = str  # validated against impact.IMPACTS by pattern below
@@ -58,6 +60,48 @@ class ChannelView(BaseModel):
     consecutive_failures: int
     remind_every_minutes: int | None
     escalate_after_minutes: int | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+def _known_event_pattern(pattern: str) -> str:
+    if not is_known_pattern(pattern):
+        raise ValueError(f"unknown event type; one of {', '.join(EVENT_TYPES)}, `family.*` or `*`")
+    return pattern
+
+
+EventPattern = Annotated[str, Field(max_length=64), AfterValidator(_known_event_pattern)]
+EVENT_TYPES_HELP = (
+    "Event types (`incident.opened`), families (`incident.*`) or `*`. `*` and families leave "
+    "out the per-check and per-ping firehose (`monitor.check_completed`, `heartbeat.pinged`), "
+    "which must be named."
+)
+
+
+class WebhookCreate(Strict):
+    url: AnyHttpUrl = Field(description="Receives each event as signed JSON (`POST`).")
+    event_types: list[EventPattern] = Field(
+        min_length=1, max_length=50, description=EVENT_TYPES_HELP
+    )
+    description: str | None = Field(None, max_length=500)
+    is_enabled: bool = True
+
+
+class WebhookPatch(Strict):
+    url: AnyHttpUrl | None = None
+    event_types: list[EventPattern] | None = Field(None, min_length=1, max_length=50)
+    description: str | None = Field(None, max_length=500)
+    is_enabled: bool | None = Field(None, description="`true` re-enables a disabled webhook.")
+
+
+class WebhookView(BaseModel):
+    id: UUID
+    url: str
+    event_types: list[str]
+    description: str | None
+    is_enabled: bool
+    disabled_reason: str | None
+    consecutive_failures: int
     created_at: Timestamp
     updated_at: Timestamp
 

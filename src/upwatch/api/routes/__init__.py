@@ -25,6 +25,7 @@ from upwatch.api.routes import (
     pings,
     session,
     silences,
+    webhooks,
     websites,
 )
 
@@ -47,6 +48,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     alerts.router,
     maintenance.router,
     silences.router,
+    webhooks.router,
     pings.router,  # after heartbeats: its POST /api/v1/heartbeats/{token} is the catch-all
 )
 

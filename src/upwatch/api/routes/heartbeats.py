@@ -30,7 +30,7 @@ from upwatch.heartbeats.schemas import (
     PingKeyRead,
 )
 from upwatch.heartbeats.service import Changed
-from upwatch.notify import channels
+from upwatch.notify import channels, subscriptions
 
 router = APIRouter(prefix="/api/v1/heartbeats", tags=["heartbeats"])
 Reader = Annotated[Principal, require("heartbeats:read")]
@@ -63,8 +63,9 @@ async def detail(session: Session, state: AppState, row: HeartbeatRow) -> Heartb
     return shown.model_copy(update={"channel_ids": chosen})
 
 
-def announce(request: Request, state: AppState, changed: Changed) -> None:
-    """After the commit: re-arm the deadline and publish the status change, if any."""
+async def announce(request: Request, session: Session, state: AppState, changed: Changed) -> None:
+    """Queue the status change's webhook deliveries in the request's transaction; after the
+    commit, re-arm the deadline and publish the change, if any."""
     heartbeat, transition = changed.heartbeat, changed.transition
     heartbeat_id = heartbeat.id
     published: list[Event] = []
@@ -74,10 +75,11 @@ def announce(request: Request, state: AppState, changed: Changed) -> None:
                 heartbeat.organization_id, heartbeat.public_id, heartbeat.name, transition
             )
         )
+        await subscriptions.enqueue(session, published)
 
     async def run() -> None:
-        async with state.database.session() as session:
-            row = await repository.by_id(session, heartbeat_id)
+        async with state.database.session() as reader:
+            row = await repository.by_id(reader, heartbeat_id)
         state.engine.deadlines.arm(heartbeat_id, None if row is None else row.state.deadline_at)
         if published:
             await state.bus.publish(published)
@@ -196,7 +198,7 @@ async def _update(
     await apply_heartbeat_channels(
         session, principal.organization_id, row.heartbeat.id, body.channel_ids
     )
-    announce(request, state, changed)
+    await announce(request, session, state, changed)
     return await detail(session, state, await find(session, principal, heartbeat_id))
 
 
@@ -250,7 +252,7 @@ async def _set_active(
     changed = await service.set_active(
         session, actor_for(request, principal), row, active, state.clock.now()
     )
-    announce(request, state, changed)
+    await announce(request, session, state, changed)
     return await detail(session, state, await find(session, principal, heartbeat_id))
 
 

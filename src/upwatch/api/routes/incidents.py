@@ -32,6 +32,7 @@ from upwatch.incidents.schemas import (
     TimelineEntry,
     UpdateCreate,
 )
+from upwatch.notify import subscriptions
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 Reader = Annotated[Principal, require("incidents:read")]
@@ -106,9 +107,14 @@ async def _find(session: Session, principal: Principal, incident_id: UUID) -> In
     return row
 
 
-def _announce(request: Request, state: AppState, event: Event | None) -> None:
+async def _announce(
+    request: Request, session: Session, state: AppState, event: Event | None
+) -> None:
+    """Queue the event's webhook deliveries in the request's transaction; publish it after
+    the commit."""
     if event is None:
         return
+    await subscriptions.enqueue(session, [event])
 
     async def publish() -> None:
         await state.bus.publish([event])
@@ -137,7 +143,7 @@ async def declare_incident(
         data=body,
         now=state.clock.now(),
     )
-    _announce(request, state, event)
+    await _announce(request, session, state, event)
     response.headers["Location"] = f"/api/v1/incidents/{incident.public_id}"
     return await _detail(session, principal, incident.public_id)
 
@@ -158,7 +164,7 @@ async def change_incident(
 ) -> IncidentDetail:
     row = await _find(session, principal, incident_id)
     event = service.change(session, actor_for(request, principal), row, body, state.clock.now())
-    _announce(request, state, event)
+    await _announce(request, session, state, event)
     return await _detail(session, principal, incident_id)
 
 
@@ -168,7 +174,7 @@ async def acknowledge_incident(
 ) -> IncidentDetail:
     row = await _find(session, principal, incident_id)
     event = service.acknowledge(session, actor_for(request, principal), row, state.clock.now())
-    _announce(request, state, event)
+    await _announce(request, session, state, event)
     return await _detail(session, principal, incident_id)
 
 
@@ -184,7 +190,7 @@ async def resolve_incident(
     row = await _find(session, principal, incident_id)
     message = None if body is None else body.message
     event = service.resolve(session, actor_for(request, principal), row, message, state.clock.now())
-    _announce(request, state, event)
+    await _announce(request, session, state, event)
     return await _detail(session, principal, incident_id)
 
 
@@ -203,7 +209,7 @@ async def post_update(
     entry, event = service.add_update(
         session, actor_for(request, principal), row, body, state.clock.now()
     )
-    _announce(request, state, event)
+    await _announce(request, session, state, event)
     await session.flush()
     return views.entry(entry)
 
@@ -221,5 +227,5 @@ async def put_postmortem(
     event = service.write_postmortem(
         session, actor_for(request, principal), row, body.markdown, state.clock.now()
     )
-    _announce(request, state, event)
+    await _announce(request, session, state, event)
     return await _detail(session, principal, incident_id)

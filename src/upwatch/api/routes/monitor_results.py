@@ -86,12 +86,22 @@ class RunResult(BaseModel):
     monitor: MonitorDetail
 
 
+ExcludeMaintenance = Annotated[
+    bool,
+    Query(description="Leave checks made during maintenance out of the counts and uptime."),
+]
+
+
 class Stats(BaseModel):
     window: str
     since: Timestamp | None
     until: Timestamp
     checks: int
     failures: int
+    maintenance_checks: int = Field(
+        description="Checks made during maintenance (left out of `checks` and `failures` "
+        "with `exclude_maintenance=true`)."
+    )
     uptime_percent: float | None
     min_ms: float | None
     max_ms: float | None
@@ -243,11 +253,15 @@ async def monitor_stats(
     session: Session,
     state: State,
     window: Window = "24h",
+    exclude_maintenance: ExcludeMaintenance = False,
 ) -> Stats:
     row = await service.find(session, principal.organization_id, monitor_id)
     start, end = _window(window, state.clock.now(), row.monitor.created_at)
     totals = stats.total(await stats.rollups_between(session, row.monitor.id, start, end))
-    return Stats(window=window, since=start, until=end, **totals.summary())
+    return Stats(
+        window=window, since=start, until=end, maintenance_checks=totals.maintenance_checks,
+        **totals.summary(exclude_maintenance=exclude_maintenance),
+    )  # fmt: skip
 
 
 def _bucket_seconds(window_seconds: int, buckets: int) -> int:
@@ -267,6 +281,7 @@ async def monitor_timeline(
     state: State,
     window: Window = "24h",
     buckets: Annotated[int, Query(ge=1, le=500)] = 60,
+    exclude_maintenance: ExcludeMaintenance = False,
 ) -> Timeline:
     row = await service.find(session, principal.organization_id, monitor_id)
     start, end = _window(window, state.clock.now(), row.monitor.created_at)
@@ -280,7 +295,9 @@ async def monitor_timeline(
     result = []
     moment = first
     while moment < end:
-        summary = stats.total(grouped.get(moment, [])).summary()
+        summary = stats.total(grouped.get(moment, [])).summary(
+            exclude_maintenance=exclude_maintenance
+        )
         result.append(
             TimelineBucket(
                 start=moment,
@@ -303,6 +320,7 @@ async def monitor_daily_uptime(
     session: Session,
     state: State,
     days: Annotated[int, Query(ge=1, le=400)] = 90,
+    exclude_maintenance: ExcludeMaintenance = False,
 ) -> DailyUptimeList:
     row = await service.find(session, principal.organization_id, monitor_id)
     today = stats.floor_to(state.clock.now(), stats.DAY)
@@ -314,7 +332,9 @@ async def monitor_daily_uptime(
     data = []
     for offset in range(days):
         day = start + timedelta(days=offset)
-        summary = stats.total([by_day[day]] if day in by_day else []).summary()
+        summary = stats.total([by_day[day]] if day in by_day else []).summary(
+            exclude_maintenance=exclude_maintenance
+        )
         data.append(
             DailyUptime(
                 date=day.date().isoformat(),
