@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from tests.support.engine import World, records_for
+from upwatch.engine import writer as writer_module
 from upwatch.engine.writer import FLUSH_SECONDS, ResultWriter
 from upwatch.events.bus import Filter
 from upwatch.models import MonitorState
@@ -103,3 +105,23 @@ async def test_stopping_the_writer_while_a_batch_is_being_written_loses_none_of_
 
     assert all(future.done() and future.exception() is None for future in done)
     assert [r.latency_ms for r in await world.results(monitor.id)] == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+async def test_new_checks_wait_while_the_writer_is_far_behind_and_go_on_once_it_catches_up(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "MAX_PENDING", 4)  # 8,000 in production: same logic
+    monitor = await world.monitor("http://127.0.0.1:9/behind")
+    records = await records_for(world, monitor, [(True, 1.0 + n, at(n)) for n in range(4)])
+    writer = ResultWriter(world.database, world.bus)
+    await asyncio.wait_for(writer.room(), 1)  # not behind: room at once
+
+    for record in records:
+        writer.submit(record)
+    waiting = asyncio.create_task(writer.room())
+    await asyncio.sleep(0)
+    assert not waiting.done()  # four results unwritten: the next check is held back
+
+    await writer.flush()
+    await asyncio.wait_for(waiting, 1)
+    assert len(await world.results(monitor.id)) == 4

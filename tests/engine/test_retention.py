@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from tests.support.engine import SYSTEM, World
 from upwatch.crypto import SecretBox
@@ -70,3 +70,22 @@ async def test_rows_past_retention_are_deleted_and_recent_ones_and_state_changes
     async with world.database.session() as session:
         kept = (await session.execute(select(HeartbeatPing.received_at))).scalar_one()
     assert kept == recent
+
+
+async def test_housekeeping_gives_sqlites_planner_statistics_of_the_monitors(
+    world: World,
+) -> None:
+    for n in range(3):
+        await world.monitor(f"http://127.0.0.1:9/planner-{n}")
+
+    await world.database.refresh_planner_statistics()
+
+    async with world.database.session() as session:
+        if world.database.backend == "sqlite":
+            query = text("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'monitors'")
+            stats = dict((await session.execute(query)).all())
+            assert stats
+            assert all(stat.split()[0] == "3" for stat in stats.values())  # 3 rows counted
+        else:  # PostgreSQL keeps its own statistics (autovacuum): no manual ANALYZE
+            query = text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'monitors'")
+            assert (await session.execute(query)).scalar_one() is None

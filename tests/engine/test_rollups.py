@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.support.engine import World, records_for
+from upwatch.engine.rollups import Rollup, RollupCache, keys_for
 from upwatch.engine.writer import ResultWriter
 from upwatch.models import CheckResult
 from upwatch.monitors import stats
@@ -138,3 +139,24 @@ def assert_summary_matches(summary: dict[str, object], raw: list[CheckResult]) -
         # The upper bound of the exact value's bucket, ≤ 10 % above it, clamped to [min, max].
         assert low <= reported <= high
         assert exact <= reported <= exact * 1.1 + SLACK_MS
+
+
+def test_the_rollup_cache_keeps_open_buckets_and_drops_those_that_ended() -> None:
+    cache = RollupCache()
+    noon = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)
+    first = {key: Rollup(checks=1) for key in keys_for(1, noon)}
+    cache.store(first)
+    later = noon + timedelta(minutes=1)
+    cache.store({key: Rollup(checks=2) for key in keys_for(2, later)})
+
+    cache.forget_before(noon + timedelta(minutes=2, seconds=5))  # 12:00 ended over 1 min ago
+
+    minute, hour, day = keys_for(1, noon)
+    assert cache.missing({minute, hour, day}) == {minute}
+    assert cache.copy_of(hour).checks == 1
+    assert cache.missing(set(keys_for(2, later))) == set()
+    # A late result for the dropped minute reloads it, and it is dropped again in turn.
+    cache.load(minute, Rollup(checks=5))
+    assert cache.copy_of(minute).checks == 5
+    cache.forget_before(noon + timedelta(minutes=3))
+    assert cache.missing({minute, *keys_for(2, later)}) == {minute, keys_for(2, later)[0]}

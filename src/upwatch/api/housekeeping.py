@@ -1,4 +1,5 @@
-"""Periodic clean-up of rows that only matter for a while: idempotency keys, sessions."""
+"""Periodic clean-up of rows that only matter for a while (idempotency keys, sessions, old
+results), then fresh planner statistics on SQLite."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ async def purge_expired(state: AppState) -> None:
         await repository.purge_expired(session, now)
     results = await purge_old_results(state.database, state.settings, now)
     log.info("housekeeping.purged", idempotency_keys=purged, results_pings_runs=results)
+    await state.database.refresh_planner_statistics()
 
 
 async def purge_expired_periodically(state: AppState) -> None:

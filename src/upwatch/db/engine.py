@@ -101,6 +101,18 @@ class Database:
         async with asyncio.timeout(limit_seconds), self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
+    async def refresh_planner_statistics(self) -> None:
+        """On SQLite, sample the tables for the query planner (`ANALYZE`, bounded to a few
+        hundred rows per index so it stays quick on a large database). Without statistics
+        SQLite took the organization filter for selective and sorted every monitor for each
+        list page. PostgreSQL keeps its own statistics (autovacuum)."""
+        if self.backend != "sqlite":
+            return
+        async with self.write_engine.connect() as connection:
+            await connection.execute(text("PRAGMA analysis_limit=400"))
+            await connection.execute(text("ANALYZE"))
+            await connection.commit()
+
     def session(self) -> AsyncSession:
         return self.sessions()
 

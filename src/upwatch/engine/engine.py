@@ -160,6 +160,7 @@ class Engine:
             self._adopt(monitor, state)
 
     async def _scheduled_check(self, snapshot: MonitorSnapshot, slot: datetime) -> None:
+        await self.writer.room()  # backpressure: see writer.MAX_PENDING
         self.metrics.lateness.observe(max(0.0, (self._clock.now() - slot).total_seconds()))
         await self._execute(snapshot, slot, wait=False)
 

@@ -32,6 +32,10 @@ from upwatch.notify import alerting, subscriptions
 
 FLUSH_SECONDS = 0.25
 MAX_BATCH = 2000
+# Results waiting to be written beyond which new scheduled checks wait (`room`): an
+# overloaded process then checks late, and says so in lateness, instead of holding ever
+# more unwritten results in memory, all lost if it stops.
+MAX_PENDING = 4 * MAX_BATCH
 log = get_logger("upwatch.writer")
 
 
@@ -45,13 +49,21 @@ class ResultWriter:
         self._task: asyncio.Task[None] | None = None
         self._incident_events: list[Event] = []  # of committed batches, not yet published
         self._stopping = False
+        self._room = asyncio.Event()
+        self._room.set()
 
     def submit(self, record: CheckRecord) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((record, done))
         if len(self._pending) >= MAX_BATCH:
             self._wake.set()
+        if len(self._pending) >= MAX_PENDING:
+            self._room.clear()
         return done
+
+    async def room(self) -> None:
+        """Return once the writer is not far behind."""
+        await self._room.wait()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="result-writer")
@@ -78,6 +90,8 @@ class ResultWriter:
     async def flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            if len(self._pending) < MAX_PENDING // 2:
+                self._room.set()
             records = [record for record, _ in batch]
             try:
                 records = await self._write_existing(records)

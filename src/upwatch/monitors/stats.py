@@ -106,17 +106,18 @@ async def rollups_between(
     ranges = cover(start, end)
     if not ranges:
         return []
+    # The monitor is named inside each term: SQLite then searches the primary key for each
+    # range, instead of reading every rollup of the monitor (43,200 minute rows in 30 days).
     conditions = [
         and_(
+            CheckRollup.monitor_id == monitor_id,
             CheckRollup.resolution == resolution,
             CheckRollup.bucket_start >= first,
             CheckRollup.bucket_start < last,
         )
         for resolution, first, last in ranges
     ]
-    result = await session.execute(
-        select(CheckRollup).where(CheckRollup.monitor_id == monitor_id, or_(*conditions))
-    )
+    result = await session.execute(select(CheckRollup).where(or_(*conditions)))
     return list(result.scalars())
 
 
