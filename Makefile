@@ -51,9 +51,15 @@ migrations-check: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/deadlines.py
 	$(BIN)/python bench/pings.py
+	$(BIN)/python bench/checks.py --monitors 10000 --interval 60 --duration 120
+	$(BIN)/python bench/api.py --monitors 10000 --days 30
 	@if [ -n "$$BENCH_DATABASE_URL" ]; then \
 		$(BIN)/python bench/deadlines.py --database-url "$$BENCH_DATABASE_URL" && \
-		$(BIN)/python bench/pings.py --database-url "$$BENCH_DATABASE_URL"; fi
+		$(BIN)/python bench/pings.py --database-url "$$BENCH_DATABASE_URL" && \
+		$(BIN)/python bench/checks.py --monitors 10000 --interval 60 --duration 120 \
+			--database-url "$$BENCH_DATABASE_URL" && \
+		$(BIN)/python bench/api.py --monitors 10000 --days 30 \
+			--database-url "$$BENCH_DATABASE_URL"; fi
 
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
 browser:

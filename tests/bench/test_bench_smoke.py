@@ -61,3 +61,72 @@ def test_the_ping_benchmark_stores_every_ping_it_acknowledged(backend: str) -> N
     assert figures["acknowledged"] > 0
     assert figures["stored"] == figures["acknowledged"]  # the aiohttp generator waits for all
     assert isinstance(figures["pings_per_second"], float)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_checks_benchmark_counts_the_checks_it_scheduled_and_stored(backend: str) -> None:
+    args = ["--monitors", "20", "--interval", "1", "--duration", "3", "--warmup", "1"]
+    if backend == "postgresql":
+        server = os.environ.get("UPWATCH_TEST_DATABASE_URL")
+        if not server:
+            pytest.skip("UPWATCH_TEST_DATABASE_URL is not set: PostgreSQL benchmark not run")
+        args += ["--database-url", server]
+    figures = _run("checks.py", *args)
+    assert figures["backend"] == backend
+    assert figures["monitors"] == 20
+    assert figures["interval_seconds"] == 1
+    assert figures["duration_seconds"] == 3
+    assert isinstance(figures["expected_checks"], int)
+    assert figures["expected_checks"] > 0
+    assert isinstance(figures["completed_checks"], int)
+    assert figures["completed_checks"] > 0
+    assert figures["completed_checks"] <= figures["rows_stored"]
+    assert figures["failed_checks"] < figures["completed_checks"]  # the local target answers
+    assert figures["duplicate_checks"] == 0
+    assert figures["stopped_gracefully"] is True
+    assert isinstance(figures["unstored_checks"], int)
+    for key in ("lateness_p50_ms", "lateness_p99_ms", "lateness_max_ms", "completed_percent"):
+        assert isinstance(figures[key], float)
+    for key in ("cpu_percent", "peak_rss_mb"):
+        assert isinstance(figures[key], float)
+        assert figures[key] > 0
+
+
+API_ENDPOINTS = {
+    "list_walk", "list_first_page", "list_deep_page", "list_by_name", "list_down_by_name",
+    "detail", "stats_24h", "stats_30d", "timeline_24h", "timeline_30d", "stats_24h_sample",
+    "stats_30d_sample", "checks",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_api_benchmark_times_every_read_of_a_seeded_history(backend: str) -> None:
+    args = ["--monitors", "50", "--days", "2", "--requests", "10", "--sample-monitors", "5"]
+    if backend == "postgresql":
+        server = os.environ.get("UPWATCH_TEST_DATABASE_URL")
+        if not server:
+            pytest.skip("UPWATCH_TEST_DATABASE_URL is not set: PostgreSQL benchmark not run")
+        args += ["--database-url", server]
+    figures = _run("api.py", *args)
+    assert figures["backend"] == backend
+    assert figures["monitors"] == figures["monitors_rows"] == 50
+    assert figures["list_walk_monitors"] == 50  # following the cursors lists every monitor once
+    assert figures["errors"] == 0
+    assert isinstance(figures["database_bytes"], int)
+    assert figures["database_bytes"] > 0
+    assert figures["sample_monitors"] == 5
+    assert figures["check_results_rows"] == 5 * 24 * 60  # a day of raw results each
+    for kind in ("rollups_day_rows", "rollups_hour_rows", "rollups_minute_rows"):
+        assert isinstance(figures[kind], int)
+        assert figures[kind] > 0
+    assert isinstance(figures["stats_24h_checks"], int)
+    assert 0 < figures["stats_24h_checks"] <= figures["stats_30d_checks"]
+    endpoints = figures["endpoints"]
+    assert isinstance(endpoints, dict)
+    assert set(endpoints) == API_ENDPOINTS
+    for name, figure in endpoints.items():
+        assert figure["requests"] == (figures["list_walk_pages"] if name == "list_walk" else 10)
+        assert figure["errors"] == 0
+        for key in ("p50_ms", "p99_ms"):
+            assert isinstance(figure[key], float)
+            assert figures[f"{name}_{key}"] == figure[key]
