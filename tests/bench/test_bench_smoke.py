@@ -28,14 +28,21 @@ def _run(script: str, *args: str) -> dict[str, object]:
     return figures
 
 
+def _database_args(backend: str) -> list[str]:
+    """The script's arguments for `backend`: SQLite is its default; PostgreSQL is the test
+    server's (skipped, saying why, when none is configured)."""
+    if backend == "sqlite":
+        return []
+    server = os.environ.get("UPWATCH_TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("UPWATCH_TEST_DATABASE_URL is not set: PostgreSQL benchmark not run")
+    return ["--database-url", server]
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_deadline_benchmark_declares_every_due_miss_once(backend: str) -> None:
     args = ["--heartbeats", "300", "--due", "30", "--spread", "1"]
-    if backend == "postgresql":
-        server = os.environ.get("UPWATCH_TEST_DATABASE_URL")
-        if not server:
-            pytest.skip("UPWATCH_TEST_DATABASE_URL is not set: PostgreSQL benchmark not run")
-        args += ["--database-url", server]
+    args += _database_args(backend)
     figures = _run("deadlines.py", *args)
     assert figures["backend"] == backend
     assert figures["heartbeats"] == 300
@@ -48,11 +55,7 @@ def test_the_deadline_benchmark_declares_every_due_miss_once(backend: str) -> No
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_ping_benchmark_stores_every_ping_it_acknowledged(backend: str) -> None:
     args = ["--heartbeats", "3", "--duration", "2", "--connections", "4", "--no-wrk"]
-    if backend == "postgresql":
-        server = os.environ.get("UPWATCH_TEST_DATABASE_URL")
-        if not server:
-            pytest.skip("UPWATCH_TEST_DATABASE_URL is not set: PostgreSQL benchmark not run")
-        args += ["--database-url", server]
+    args += _database_args(backend)
     figures = _run("pings.py", *args)
     assert figures["backend"] == backend
     assert figures["load_generator"] == "aiohttp"
@@ -66,11 +69,7 @@ def test_the_ping_benchmark_stores_every_ping_it_acknowledged(backend: str) -> N
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_checks_benchmark_counts_the_checks_it_scheduled_and_stored(backend: str) -> None:
     args = ["--monitors", "20", "--interval", "1", "--duration", "3", "--warmup", "1"]
-    if backend == "postgresql":
-        server = os.environ.get("UPWATCH_TEST_DATABASE_URL")
-        if not server:
-            pytest.skip("UPWATCH_TEST_DATABASE_URL is not set: PostgreSQL benchmark not run")
-        args += ["--database-url", server]
+    args += _database_args(backend)
     figures = _run("checks.py", *args)
     assert figures["backend"] == backend
     assert figures["monitors"] == 20
@@ -102,11 +101,7 @@ API_ENDPOINTS = {
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_api_benchmark_times_every_read_of_a_seeded_history(backend: str) -> None:
     args = ["--monitors", "50", "--days", "2", "--requests", "10", "--sample-monitors", "5"]
-    if backend == "postgresql":
-        server = os.environ.get("UPWATCH_TEST_DATABASE_URL")
-        if not server:
-            pytest.skip("UPWATCH_TEST_DATABASE_URL is not set: PostgreSQL benchmark not run")
-        args += ["--database-url", server]
+    args += _database_args(backend)
     figures = _run("api.py", *args)
     assert figures["backend"] == backend
     assert figures["monitors"] == figures["monitors_rows"] == 50
