@@ -69,7 +69,6 @@ import asyncio
 import dataclasses
 import json
 import math
-import os
 import random
 import signal
 import statistics
@@ -91,6 +90,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/scratch.py, be
 
 from checks import (
     audit_values,
+    base_server_env,
     free_port,
     memory_mb,
     monitor_values,
@@ -637,17 +637,8 @@ async def _postgres_bytes(database_url: str) -> int:
 
 
 def server_env(database_url: str, data_dir: str, port: int) -> dict[str, str]:
-    # A shell's own UPWATCH_* must not reach the measured process: only these differ from
-    # the defaults.
-    inherited = {
-        name: value for name, value in os.environ.items() if not name.startswith("UPWATCH_")
-    }
     return {
-        **inherited,
-        "UPWATCH_DATABASE_URL": database_url,
-        "UPWATCH_DATA_DIR": data_dir,
-        "UPWATCH_HOST": "127.0.0.1",
-        "UPWATCH_PORT": str(port),
+        **base_server_env(database_url, data_dir, port),
         "UPWATCH_RUN_CHECKS": "false",  # an API-only process: reads, not checks, are measured
         "UPWATCH_RATE_LIMIT_PER_MINUTE": "1000000000",  # one token sends every request
     }

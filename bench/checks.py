@@ -295,11 +295,10 @@ async def _seed_chunk(
 # The server under test.
 
 
-def server_env(
-    args: argparse.Namespace, database_url: str, data_dir: str, port: int
-) -> dict[str, str]:
-    # A shell's own UPWATCH_* (a Redis URL, another database) must not reach the measured
-    # process: only the settings named here differ from the defaults.
+def base_server_env(database_url: str, data_dir: str, port: int) -> dict[str, str]:
+    """The measured server's environment. A shell's own UPWATCH_* (a Redis URL, another
+    database) must not reach it: only the settings named here and by each benchmark differ
+    from the defaults."""
     inherited = {
         name: value for name, value in os.environ.items() if not name.startswith("UPWATCH_")
     }
@@ -309,6 +308,14 @@ def server_env(
         "UPWATCH_DATA_DIR": data_dir,
         "UPWATCH_HOST": "127.0.0.1",
         "UPWATCH_PORT": str(port),
+    }
+
+
+def server_env(
+    args: argparse.Namespace, database_url: str, data_dir: str, port: int
+) -> dict[str, str]:
+    return {
+        **base_server_env(database_url, data_dir, port),
         "UPWATCH_RUN_CHECKS": "true",
         "UPWATCH_MIN_INTERVAL_SECONDS": str(args.interval),
         "UPWATCH_CHECK_CONCURRENCY": str(args.check_concurrency),
