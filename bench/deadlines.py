@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import secrets
 import statistics
@@ -31,6 +30,7 @@ from scratch import fresh_database
 from sqlalchemy import insert, select, text, update
 
 from upwatch.core.clock import SystemClock
+from upwatch.core.waiting import wait_for_event
 from upwatch.db.engine import Database
 from upwatch.db.migrate import upgrade
 from upwatch.db.unit_of_work import unit_of_work
@@ -148,8 +148,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
     await watcher.loaded.wait()
     load_seconds = time.perf_counter() - loading
     finish = start + timedelta(seconds=args.spread + 5)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(bus.all_missed.wait(), (finish - datetime.now(UTC)).total_seconds())
+    await wait_for_event(bus.all_missed, (finish - datetime.now(UTC)).total_seconds())
     await watcher.stop()
     async with database.session() as session:
         down = (

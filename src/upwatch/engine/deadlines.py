@@ -22,6 +22,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.core.clock import Clock
+from upwatch.core.waiting import wait_for_event
 from upwatch.db.engine import Database
 from upwatch.db.unit_of_work import unit_of_work
 from upwatch.engine.pings import change_row, follow_incidents, save_runs
@@ -132,8 +133,7 @@ class DeadlineWatcher:
         wait = MAX_NAP_SECONDS
         if self._heap:
             wait = min(wait, max(0.0, (self._heap[0][0] - self._clock.now()).total_seconds()))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), wait)
+        await wait_for_event(self._changed, wait)
 
     async def _fire(self, due: dict[int, datetime]) -> None:
         """Declare the misses of one batch in one transaction, with bulk statements (a mass

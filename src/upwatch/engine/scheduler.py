@@ -5,7 +5,6 @@ rescheduled monitor's old heap entry is recognised as stale and skipped."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import random
@@ -13,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from upwatch.core.clock import Clock
+from upwatch.core.waiting import wait_for_event
 from upwatch.engine import schedule
 from upwatch.engine.snapshot import MonitorSnapshot
 
@@ -101,8 +101,7 @@ class Scheduler:
         if self._heap:
             wait = max(0.0, (self._heap[0][0] - self._clock.now()).total_seconds())
         if wait > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(wait, IDLE_WAKE_SECONDS))
+            await wait_for_event(self._changed, min(wait, IDLE_WAKE_SECONDS))
 
     async def drain(self, limit_seconds: float) -> None:
         """Let running checks finish (up to `limit_seconds`), then cancel the rest."""

@@ -9,7 +9,6 @@ write to be done (an on-demand run) awaits the future `submit` returns.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from upwatch.core.waiting import wait_for_event
 from upwatch.db.engine import Database
 from upwatch.db.unit_of_work import unit_of_work
 from upwatch.engine.live import CheckRecord
@@ -79,8 +79,7 @@ class ResultWriter:
 
     async def _run(self) -> None:
         while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
+            await wait_for_event(self._wake, FLUSH_SECONDS)
             self._wake.clear()
             try:
                 await self.flush()

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from upwatch.core.clock import isoformat_z
 from upwatch.core.ids import uuid7
+from upwatch.core.waiting import result_within
 
 REPLAY_BUFFER = 10_000
 SUBSCRIBER_QUEUE = 1_000
@@ -82,10 +83,7 @@ class Subscription:
 
     async def next(self, wait_seconds: float) -> Event | None:
         """The next event, or None if none came within `wait_seconds`."""
-        try:
-            return await asyncio.wait_for(self._queue.get(), wait_seconds)
-        except TimeoutError:
-            return None
+        return await result_within(self._queue.get(), wait_seconds)
 
 
 class EventBus(Protocol):

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from upwatch.core.waiting import wait_for_event
 from upwatch.events.bus import Event, Filter, MemoryEventBus, Subscription
 from upwatch.logs import get_logger
 
@@ -63,9 +64,7 @@ class RedisEventBus:
         """Listen before anything is published, so no event of ours is missed. If Redis is
         down the process still starts (/health/ready says so) and listening resumes later."""
         self._listener = asyncio.create_task(self._listen(), name="redis-event-listener")
-        try:
-            await asyncio.wait_for(self._ready.wait(), timeout=READY_WAIT_SECONDS)
-        except TimeoutError:
+        if not await wait_for_event(self._ready, READY_WAIT_SECONDS):
             log.warning("events.redis_not_ready")
 
     async def stop(self) -> None:

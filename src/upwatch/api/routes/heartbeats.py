@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from upwatch.api.auth import require
-from upwatch.api.deps import Session, State, actor_for, after_commit
+from upwatch.api.deps import Session, State, WriteSession, actor_for, after_commit
 from upwatch.api.links import apply_heartbeat_channels
 from upwatch.api.pagination import CursorParam, Limit, decode_sorted_cursor, encode_sorted_cursor
 from upwatch.api.quotas import enforce_quota
@@ -164,7 +164,10 @@ async def _ping_key(
 
 @router.get("/ping-key", summary="The organization's ping key, for /ping/{ping_key}/{slug}")
 async def read_ping_key(
-    principal: Writer, session: Session, state: State, request: Request
+    principal: Writer,
+    session: WriteSession,  # a GET that writes: the key on first read, the audit entry
+    state: State,
+    request: Request,
 ) -> PingKeyRead:
     return await _ping_key(principal, session, state, request, rotate=False)
 
@@ -291,7 +294,7 @@ async def rotate_token(
 async def read_secrets(
     heartbeat_id: UUID,
     principal: Annotated[Principal, require("secrets:read")],
-    session: Session,
+    session: WriteSession,  # a GET that writes its audit entry
     state: State,
     request: Request,
 ) -> HeartbeatSecrets:
