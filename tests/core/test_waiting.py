@@ -51,7 +51,8 @@ async def test_cancel_and_wait_lets_the_task_unwind_and_raises_a_failure_in_unwi
     task = asyncio.ensure_future(tidy())
     await asyncio.sleep(0)
     await cancel_and_wait(task)
-    assert unwound.is_set() and task.cancelled()
+    assert unwound.is_set()
+    assert task.cancelled()
 
     async def broken() -> None:
         try:
