@@ -43,13 +43,11 @@ DESCRIPTION = (
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
-    redis = _redis_client(settings)
+    redis = redis_client(settings)
     instance_key = resolve_secret_key(settings)
     clock = clock or SystemClock()
     database = Database(settings.effective_database_url)
-    # The instance key is shared by every process of an installation and by no other.
-    namespace = hashlib.sha256(instance_key.encode()).hexdigest()[:16]
-    bus: EventBus = RedisEventBus(redis, namespace) if redis is not None else MemoryEventBus()
+    bus = event_bus(redis, instance_key)
     monitor_secrets = SecretStore(SecretBox(instance_key, "monitor-secrets"))
     metrics = HttpMetrics()
     channel_vault = ChannelVault(SecretBox(instance_key, "channel-secrets"))
@@ -122,7 +120,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     return app
 
 
-def _redis_client(settings: Settings) -> Redis | None:
+def redis_client(settings: Settings) -> Redis | None:
     if settings.redis_url is None:
         return None
     return Redis.from_url(
@@ -130,3 +128,12 @@ def _redis_client(settings: Settings) -> Redis | None:
         socket_connect_timeout=2,
         socket_timeout=5,
     )
+
+
+def event_bus(redis: Redis | None, instance_key: str) -> EventBus:
+    """Events shared by every process of the installation through Redis, or kept in this
+    process without it."""
+    if redis is None:
+        return MemoryEventBus()
+    # The instance key is shared by every process of an installation and by no other.
+    return RedisEventBus(redis, hashlib.sha256(instance_key.encode()).hexdigest()[:16])

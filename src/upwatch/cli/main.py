@@ -63,15 +63,22 @@ def serve(
     migrate: Annotated[
         bool, typer.Option(help="Apply pending database migrations before serving.")
     ] = True,
+    checks: Annotated[
+        bool | None,
+        typer.Option(
+            "--checks/--no-checks",
+            help="Overrides UPWATCH_RUN_CHECKS: --no-checks when `upwatch worker` runs them.",
+        ),
+    ] = None,
 ) -> None:
-    """Start the HTTP API server."""
+    """Start the HTTP API server (and, unless told not to, the scheduled checks)."""
     import uvicorn  # noqa: PLC0415 - heavy; only this command needs it
 
     from upwatch.api.app import create_app  # noqa: PLC0415
     from upwatch.db import migrate as migrations  # noqa: PLC0415
     from upwatch.logs import configure_logging, get_logger  # noqa: PLC0415
 
-    settings = settings_or_exit(host=host, port=port)
+    settings = settings_or_exit(host=host, port=port, run_checks=checks)
     configure_logging(settings)
     log = get_logger("upwatch.cli")
     if migrate:
@@ -89,6 +96,44 @@ def serve(
         loop="uvloop",
         http="httptools",
     )
+
+
+@app.command()
+def worker(
+    processes: Annotated[
+        int, typer.Option(min=1, help="Worker processes sharing the monitors (id % N).")
+    ] = 1,
+    shard: Annotated[
+        str | None, typer.Option(hidden=True, help="INDEX/COUNT: run one shard (internal).")
+    ] = None,
+) -> None:
+    """Run the scheduled checks apart from the API (PostgreSQL): start `upwatch serve
+    --no-checks` for the API, and this beside it, on one machine or several."""
+    from upwatch.cli import worker as workers  # noqa: PLC0415
+    from upwatch.db.engine import is_sqlite  # noqa: PLC0415
+    from upwatch.engine.shards import Shard  # noqa: PLC0415
+    from upwatch.logs import configure_logging  # noqa: PLC0415
+
+    settings = settings_or_exit()
+    if is_sqlite(settings.effective_database_url):
+        typer.echo(
+            "error: upwatch worker needs PostgreSQL (UPWATCH_DATABASE_URL=postgresql://...). "
+            "On SQLite, `upwatch serve` runs the checks itself.",
+            err=True,
+        )
+        raise typer.Exit(EXIT_CONFIG_ERROR)
+    configure_logging(settings)
+    if shard is not None:
+        try:
+            own = Shard.parse(shard)
+        except ValueError as exc:
+            typer.echo(f"error: --shard: {exc}", err=True)
+            raise typer.Exit(EXIT_CONFIG_ERROR) from None
+        workers.run_shard_until_signalled(settings, own)
+    elif processes == 1:
+        workers.run_shard_until_signalled(settings, Shard(0, 1))
+    else:
+        raise typer.Exit(workers.Supervisor(processes).run())
 
 
 def announce_first_run(settings: Settings) -> None:

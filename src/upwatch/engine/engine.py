@@ -26,6 +26,7 @@ from upwatch.engine.metrics import EngineMetrics, MonitorCollector
 from upwatch.engine.pings import PingWriter
 from upwatch.engine.runner import Runner
 from upwatch.engine.scheduler import Scheduler
+from upwatch.engine.shards import EVERYTHING, Shard
 from upwatch.engine.snapshot import MonitorSnapshot, snapshot_of
 from upwatch.engine.writer import ResultWriter
 from upwatch.events import EventBus
@@ -50,8 +51,11 @@ class Engine:
         bus: EventBus,
         clock: Clock,
         registry: CollectorRegistry | None = None,
+        *,
+        shard: Shard = EVERYTHING,
     ) -> None:
         self._database = database
+        self.shard = shard  # the monitors this process schedules (all, unless a worker)
         self._store = store
         self._clock = clock
         self.runner = Runner(
@@ -73,11 +77,14 @@ class Engine:
         self.metrics = EngineMetrics(registry)
         registry.register(MonitorCollector(self._metric_rows))
 
-    async def start(self, *, schedule_checks: bool) -> None:
+    async def start(self, *, schedule_checks: bool, heartbeats: bool = True) -> None:
+        """`heartbeats=False` for a worker process: pings arrive at, and deadlines are
+        watched by, the API processes."""
         self.calendar.start()
         self.writer.start()
-        self.pings.start()
-        self.deadlines.start()
+        if heartbeats:
+            self.pings.start()
+            self.deadlines.start()
         if schedule_checks:
             self._loop = asyncio.create_task(self._schedule(), name="scheduler")
 
@@ -105,16 +112,35 @@ class Engine:
         await self.writer.stop()
         await self.calendar.stop()
 
-    async def _load_all(self) -> None:
-        after = 0
+    async def _load_all(self) -> set[int]:
+        """Adopt every schedulable monitor of this process's shard; returns their ids."""
+        after, loaded = 0, set()
+        shard = (self.shard.index, self.shard.count)
         while True:
             async with self._database.session() as session:
-                page = await repository.schedulable(session, after_id=after, limit=LOAD_PAGE)
+                page = await repository.schedulable(
+                    session, after_id=after, limit=LOAD_PAGE, shard=shard
+                )
             for monitor, state in page:
                 self._adopt(monitor, state)
+                loaded.add(monitor.id)
             if len(page) < LOAD_PAGE:
-                return
+                return loaded
             after = page[-1][0].id
+
+    async def resync(self) -> None:
+        """Reload every monitor, after changes may have gone unannounced (a worker whose
+        change listener was disconnected)."""
+        loaded = await self._load_all()
+        for monitor_id in self.scheduler.monitor_ids() - loaded:
+            self._forget(monitor_id)
+        log.info("engine.resynced", monitors=len(self.scheduler))
+
+    def _forget(self, monitor_id: int) -> None:
+        self.scheduler.remove(monitor_id)
+        self._live.pop(monitor_id, None)
+        self._current.pop(monitor_id, None)
+        self._identity.pop(monitor_id, None)
 
     def _metric_rows(self) -> Iterator[tuple[dict[str, str], Any, float | None]]:
         for monitor_id, identity in list(self._identity.items()):
@@ -141,15 +167,15 @@ class Engine:
         return snapshot
 
     async def refresh(self, monitor_ids: Iterable[int]) -> None:
-        """Apply edits, pauses, resumes and deletions at once."""
+        """Apply edits, pauses, resumes and deletions at once (to the monitors of this
+        process's shard)."""
         for monitor_id in monitor_ids:
+            if not self.shard.owns(monitor_id):
+                continue
             async with self._database.session() as session:
                 found = await repository.with_state(session, monitor_id)
             if found is None:
-                self.scheduler.remove(monitor_id)
-                self._live.pop(monitor_id, None)
-                self._current.pop(monitor_id, None)
-                self._identity.pop(monitor_id, None)
+                self._forget(monitor_id)
                 continue
             monitor, state = found
             if state.next_run_at is None:  # resumed or interval changed: a fresh slot

@@ -39,6 +39,9 @@ class Scheduler:
     def __len__(self) -> int:
         return len(self._due)
 
+    def monitor_ids(self) -> set[int]:
+        return set(self._due)
+
     def slot_of(self, monitor_id: int) -> datetime | None:
         return self._due.get(monitor_id)
 

@@ -186,10 +186,11 @@ async def website_by_id(session: AsyncSession, website_id: int) -> Website:
 
 
 async def schedulable(
-    session: AsyncSession, *, after_id: int, limit: int
+    session: AsyncSession, *, after_id: int, limit: int, shard: tuple[int, int] = (0, 1)
 ) -> Sequence[tuple[Monitor, MonitorState]]:
-    """Active background monitors with their state, by id, a page at a time."""
-    result = await session.execute(
+    """Active background monitors with their state, by id, a page at a time; with
+    `shard=(index, count)` only those whose id % count == index."""
+    query = (
         select(Monitor, MonitorState)
         .join(MonitorState, MonitorState.monitor_id == Monitor.id)
         .where(
@@ -200,6 +201,10 @@ async def schedulable(
         .order_by(Monitor.id)
         .limit(limit)
     )
+    index, count = shard
+    if count > 1:
+        query = query.where(Monitor.id % count == index)
+    result = await session.execute(query)
     return [(row[0], row[1]) for row in result.all()]
 
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.api.auth import require
 from upwatch.api.deps import Session, State, WriteSession, actor_for, after_commit
@@ -20,6 +21,7 @@ from upwatch.api.pagination import (
 from upwatch.api.quotas import enforce_quota
 from upwatch.core.errors import AppError, ErrorCode, FieldError
 from upwatch.core.principal import Principal
+from upwatch.engine import changes
 from upwatch.monitors import repository, service, views
 from upwatch.monitors.policy import MonitorStatus
 from upwatch.monitors.repository import MonitorFilter, MonitorRow
@@ -61,11 +63,17 @@ def rules(state: State) -> Rules:
     )
 
 
-def tell_engine(request: Request, state: State, *monitor_ids: int) -> None:
+async def tell_engine(
+    request: Request, state: State, session: AsyncSession, *monitor_ids: int
+) -> None:
+    """This process's engine applies the change after the commit; worker processes hear of
+    it through the transaction's notification (`engine.changes`)."""
+
     async def refresh() -> None:
         await state.engine.refresh(monitor_ids)
 
     after_commit(request, refresh)
+    await changes.announce(session, monitor_ids)
 
 
 @router.get("", summary="Monitors, filtered, sorted and paginated")
@@ -128,7 +136,7 @@ async def create_monitor(
         now=state.clock.now(),
     )
     await apply_monitor_links(session, monitor, body.model_dump(exclude_unset=True))
-    tell_engine(request, state, monitor.id)
+    await tell_engine(request, state, session, monitor.id)
     response.headers["Location"] = f"/api/v1/monitors/{monitor.public_id}"
     return await _detail(
         session, await service.find(session, principal.organization_id, monitor.public_id)
@@ -213,7 +221,7 @@ async def bulk_create(
         except AppError as error:
             raise _at_index(error, "monitors", index) from None
         items.append((index, monitor))
-    tell_engine(request, state, *(monitor.id for _, monitor in items))
+    await tell_engine(request, state, session, *(monitor.id for _, monitor in items))
     return BulkResult(data=[BulkItem(index=i, id=m.public_id, status=201) for i, m in items])
 
 
@@ -236,7 +244,7 @@ async def bulk_update(
             raise _at_index(error, "ids", index) from None
         if row.monitor.interval_seconds != interval:
             row.state.next_run_at = None
-    tell_engine(request, state, *(row.monitor.id for row in rows))
+    await tell_engine(request, state, session, *(row.monitor.id for row in rows))
     return BulkResult(
         data=[BulkItem(index=i, id=row.monitor.public_id, status=200) for i, row in enumerate(rows)]
     )
@@ -250,7 +258,7 @@ async def bulk_delete(
     actor, now = actor_for(request, principal), state.clock.now()
     for row in rows:
         await service.remove(session, actor, row, now)
-    tell_engine(request, state, *(row.monitor.id for row in rows))
+    await tell_engine(request, state, session, *(row.monitor.id for row in rows))
     return BulkResult(
         data=[BulkItem(index=i, id=row.monitor.public_id, status=204) for i, row in enumerate(rows)]
     )
@@ -286,7 +294,7 @@ async def update_monitor(
     await apply_monitor_links(session, row.monitor, body.model_dump(exclude_unset=True))
     if row.monitor.interval_seconds != interval:
         row.state.next_run_at = None  # a new interval has a new phase
-    tell_engine(request, state, row.monitor.id)
+    await tell_engine(request, state, session, row.monitor.id)
     return await _detail(
         session, await service.find(session, principal.organization_id, monitor_id)
     )
@@ -298,7 +306,7 @@ async def delete_monitor(
 ) -> None:
     row = await service.find(session, principal.organization_id, monitor_id)
     await service.remove(session, actor_for(request, principal), row, state.clock.now())
-    tell_engine(request, state, row.monitor.id)
+    await tell_engine(request, state, session, row.monitor.id)
 
 
 async def _set_active(
@@ -311,7 +319,7 @@ async def _set_active(
 ) -> MonitorDetail:
     row: MonitorRow = await service.find(session, principal.organization_id, monitor_id)
     await service.set_active(session, actor_for(request, principal), row, active, state.clock.now())
-    tell_engine(request, state, row.monitor.id)
+    await tell_engine(request, state, session, row.monitor.id)
     return await _detail(
         session, await service.find(session, principal.organization_id, monitor_id)
     )

@@ -1,0 +1,191 @@
+"""`upwatch worker --processes N` beside an API process with checks off, on PostgreSQL: every
+monitor checked by exactly one worker, every check stored once, API changes heard at once,
+a graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import SettingsFactory, _require_postgres
+from tests.support.accounts import Seeder
+from tests.support.databases import PostgresDatabases
+from tests.support.engine import INSTANCE_KEY
+from tests.support.server import serving
+from upwatch.api.app import create_app
+from upwatch.cli.main import app as cli
+from upwatch.core.scopes import Role
+
+WAIT_SECONDS = 60.0
+STOP_SECONDS = 40.0
+
+
+@pytest.fixture
+def postgres_url(postgres_databases: PostgresDatabases | None) -> Iterator[str]:
+    databases = _require_postgres(postgres_databases)
+    name, url = databases.migrated()
+    yield url
+    databases.drop(name)
+
+
+class Target:
+    """A loopback HTTP server counting the requests to each path."""
+
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        lock = threading.Lock()
+        hits = self.hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with lock:
+                    hits[self.path] += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def target() -> Iterator[Target]:
+    server = Target()
+    yield server
+    server.close()
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _start_workers(database_url: str, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "UPWATCH_DATABASE_URL": database_url,
+        "UPWATCH_SECRET_KEY": INSTANCE_KEY,
+        "UPWATCH_DATA_DIR": str(data_dir),
+        "UPWATCH_LOG_FORMAT": "json",
+    }
+    with log.open("wb") as output:
+        # Its own session, so that a hung worker can be killed with its children.
+        return subprocess.Popen(
+            [sys.executable, "-m", "upwatch", "worker", "--processes", "2"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _stopped(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise AssertionError("the workers did not stop within 40 s of SIGTERM") from None
+
+
+def test_two_worker_processes_share_the_monitors_and_hear_every_change(
+    postgres_url: str, make_settings: SettingsFactory, target: Target, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        database_url=postgres_url,
+        secret_key=INSTANCE_KEY,
+        min_interval_seconds=1,
+        run_checks=False,  # the API process: the workers run the checks
+    )
+    seed = Seeder(postgres_url)
+    tenant = seed.tenant()
+    owner = seed.person(tenant.organization_id, Role.OWNER)
+    log = tmp_path / "workers.log"
+    with (
+        serving(create_app(settings)) as base_url,
+        httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {owner.token}"}, timeout=30
+        ) as api,
+    ):
+
+        def create(path: str) -> str:
+            body = {"name": path, "kind": "http", "target": target.url(path), "interval_seconds": 1}
+            response = api.post("/api/v1/monitors", json=body)
+            assert response.status_code == 201, response.text
+            return str(response.json()["id"])
+
+        paths = [f"/m{index}" for index in range(6)]
+        ids = {path: create(path) for path in paths}
+        workers = _start_workers(postgres_url, tmp_path / "data", log)
+        try:
+            _until(lambda: all(target.hits[path] >= 3 for path in paths), "every monitor")
+
+            paused = api.post(f"/api/v1/monitors/{ids['/m0']}/pause")
+            assert paused.status_code == 200, paused.text
+            at_pause = dict(target.hits)
+            _until(
+                lambda: all(target.hits[path] >= at_pause[path] + 3 for path in paths[1:]),
+                "three more checks of the active monitors",
+            )
+            # One check may have been under way when the pause committed; no more.
+            assert target.hits["/m0"] <= at_pause["/m0"] + 1
+
+            create("/new")
+            _until(lambda: target.hits["/new"] >= 2, "the monitor created while running")
+        finally:
+            code = _stopped(workers)
+    output = log.read_text()
+    assert code == 0, output
+    assert output.count('"worker.stopped"') == 2, output
+    assert '"worker.all_stopped"' in output, output
+
+    # Each check made once, by one worker, and stored: as many rows as requests received,
+    # and never two rows for one monitor's slot.
+    stored = dict(
+        seed.rows(
+            "SELECT m.name, count(*) FROM check_results r JOIN monitors m ON m.id = r.monitor_id "
+            "GROUP BY m.name"
+        )
+    )
+    assert stored == {path: target.hits[path] for path in [*paths, "/new"]}
+    doubled = seed.rows(
+        "SELECT monitor_id, scheduled_at FROM check_results "
+        "GROUP BY monitor_id, scheduled_at HAVING count(*) > 1"
+    )
+    assert doubled == []
+
+
+def test_the_worker_refuses_sqlite_and_says_what_it_needs(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["worker"], env={"UPWATCH_DATA_DIR": str(tmp_path)}, catch_exceptions=False
+    )
+    assert result.exit_code == 2
+    assert "needs PostgreSQL" in result.output
