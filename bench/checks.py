@@ -316,7 +316,8 @@ def server_env(
 ) -> dict[str, str]:
     return {
         **base_server_env(database_url, data_dir, port),
-        "UPWATCH_RUN_CHECKS": "true",
+        # With --workers, `upwatch worker` processes run the checks and the API does not.
+        "UPWATCH_RUN_CHECKS": "false" if args.workers else "true",
         "UPWATCH_MIN_INTERVAL_SECONDS": str(args.interval),
         "UPWATCH_CHECK_CONCURRENCY": str(args.check_concurrency),
         "UPWATCH_CHECKS_PER_HOST": str(args.check_concurrency),  # one host stands for many
@@ -377,6 +378,49 @@ def running_server(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[
         stop_server(server)
 
 
+def start_workers(processes: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`upwatch worker --processes N`: a supervisor and its N worker processes."""
+    with log.open("wb") as output:
+        return subprocess.Popen(  # noqa: S603 - our own command
+            [sys.executable, "-m", "upwatch", "worker", "--processes", str(processes)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def wait_for_workers(supervisor: subprocess.Popen[bytes], count: int, log: Path) -> list[int]:
+    """The pids of the supervisor and of its `count` workers, once all have started."""
+    give_up = time.monotonic() + READY_SECONDS
+    while time.monotonic() < give_up and supervisor.poll() is None:
+        if log.read_text(errors="replace").count("worker.started") >= count:
+            return [supervisor.pid, *children_of(supervisor.pid)]
+        time.sleep(0.2)
+    raise SystemExit(f"upwatch worker did not start:\n{log.read_text()[-2000:]}")
+
+
+def stop_workers(supervisor: subprocess.Popen[bytes]) -> bool:
+    """SIGTERM: every worker drains its checks and writes its results; True if all stopped
+    by themselves (the supervisor exits 0)."""
+    if supervisor.poll() is not None:
+        return supervisor.returncode == 0
+    supervisor.send_signal(signal.SIGTERM)
+    try:
+        supervisor.wait(STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        supervisor.kill()
+        supervisor.wait()
+        return False
+    return supervisor.returncode == 0
+
+
 # Measuring.
 
 
@@ -395,8 +439,9 @@ class Usage:
     at: float
 
     @classmethod
-    def read(cls, server_pid: int, target_pid: int) -> Usage:
-        return cls(cpu_seconds(server_pid), cpu_seconds(target_pid), time.monotonic())
+    def read(cls, server_pids: list[int], target_pid: int) -> Usage:
+        server = sum(cpu_seconds(pid) for pid in server_pids)
+        return cls(server, cpu_seconds(target_pid), time.monotonic())
 
     def percent_since(self, before: Usage) -> tuple[float, float]:
         """CPU % of the server and of the target between the two readings (100 = a core)."""
@@ -508,25 +553,36 @@ class Observed:
 
 
 def observe(args: argparse.Namespace, database_url: str, scratch: str, target: Target) -> Observed:
-    """Start the server, sample it over the window, stop it gracefully."""
+    """Start the server (and the workers), sample them over the window, stop them
+    gracefully. CPU and memory are those of every Upwatch process, summed."""
     port, log = free_port(), Path(args.server_log or Path(scratch) / "serve.log")
+    worker_log = log.with_name(log.stem + ".workers.log")
+    env = server_env(args, database_url, scratch, port)
     began = time.monotonic()
-    with running_server(server_env(args, database_url, scratch, port), log) as server:
+    with running_server(env, log) as server, ExitStack() as stack:
         wait_ready(server, port, log)
+        pids, workers = [server.pid], None
+        if args.workers:
+            # At info level: the workers say when they have started.
+            workers = start_workers(args.workers, {**env, "UPWATCH_LOG_LEVEL": "info"}, worker_log)
+            stack.callback(stop_workers, workers)  # also when anything below fails
+            pids = [server.pid, *wait_for_workers(workers, args.workers, worker_log)]
         ready_seconds = time.monotonic() - began
         start = datetime.now(UTC) + timedelta(seconds=args.warmup)
         window = Window(start, start + timedelta(seconds=args.duration))
         wait_until(window.start, server, log)
-        before = Usage.read(server.pid, target.pid)
+        before = Usage.read(pids, target.pid)
         wait_until(window.end, server, log)
-        server_cpu, target_cpu = Usage.read(server.pid, target.pid).percent_since(before)
+        server_cpu, target_cpu = Usage.read(pids, target.pid).percent_since(before)
         # The checks of the window's last slots start within the jitter and end within
         # their timeout: let them, so that only late checks are missing.
         grace = JITTER_SECONDS + timeout_ms(args.interval) / 1000 + 1
         wait_until(window.end + timedelta(seconds=grace), server, log)
-        peak, rss = memory_mb(server.pid, "VmHWM"), memory_mb(server.pid, "VmRSS")
-        graceful = stop_server(server)
-    problems = log_problems(log)
+        peak = sum(memory_mb(pid, "VmHWM") for pid in pids)
+        rss = sum(memory_mb(pid, "VmRSS") for pid in pids)
+        graceful = workers is None or stop_workers(workers)
+        graceful = stop_server(server) and graceful
+    problems = log_problems(log) + (log_problems(worker_log) if args.workers else 0)
     return Observed(ready_seconds, window, server_cpu, target_cpu, peak, rss, graceful, problems)
 
 
@@ -567,6 +623,7 @@ def setup_figures(args: argparse.Namespace, database_url: str) -> dict[str, Any]
         "duration_seconds": args.duration,
         "warmup_seconds": args.warmup,
         "backend": "postgresql" if database_url.startswith("postgres") else "sqlite",
+        "workers": args.workers,
         "check_concurrency": args.check_concurrency,
         "checks_per_host": args.check_concurrency,
         "timeout_ms": timeout_ms(args.interval),
@@ -590,16 +647,21 @@ def check_figures(expected: int, stored: Stored, duration: float) -> dict[str, A
     }
 
 
+def workers_note(result: dict[str, Any]) -> str:
+    workers = result["workers"]
+    return f", checks in {workers} worker processes" if workers else ""
+
+
 def summary(result: dict[str, Any]) -> str:
     return (
         f"{result['monitors']} http monitors every {result['interval_seconds']} s on "
-        f"{result['backend']} ({result['duration_seconds']} s window after "
+        f"{result['backend']}{workers_note(result)} ({result['duration_seconds']} s window after "
         f"{result['warmup_seconds']} s warm-up): {result['completed_checks']}/"
         f"{result['expected_checks']} checks ({result['completed_percent']} %, "
         f"{result['failed_checks']} failed, {result['checks_per_second']}/s); start lateness "
         f"p50 {result['lateness_p50_ms']} ms, p99 {result['lateness_p99_ms']} ms, max "
         f"{result['lateness_max_ms']} ms (jitter up to {result['scheduler_jitter_ms']:g} ms "
-        f"included); {result['rows_stored']} rows stored; server CPU {result['cpu_percent']} %, "
+        f"included); {result['rows_stored']} rows stored; Upwatch CPU {result['cpu_percent']} %, "
         f"RSS peak {result['peak_rss_mb']} MB, at the end {result['rss_mb']} MB; target CPU "
         f"{result['target_cpu_percent']} %, {result['target_requests']} requests answered "
         f"({result['unstored_checks']} not stored); "
@@ -618,11 +680,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--check-concurrency", type=int, default=500, help="global and per-host check cap"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run the checks in `upwatch worker --processes N` beside `upwatch serve "
+        "--no-checks` (PostgreSQL); 0: in the server",
+    )
     parser.add_argument("--server-log", help="keep the server's log in this file")
     parser.add_argument(
         "--database-url", help="a PostgreSQL server to make a scratch database on (default: SQLite)"
     )
     args = parser.parse_args()
+    if args.workers and not args.database_url:
+        parser.error("--workers needs --database-url: worker processes run on PostgreSQL")
     if args.warmup is None:
         args.warmup = float(max(args.interval, 10))
     return args

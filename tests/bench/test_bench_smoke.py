@@ -66,12 +66,21 @@ def test_the_ping_benchmark_stores_every_ping_it_acknowledged(backend: str) -> N
     assert isinstance(figures["pings_per_second"], float)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_the_checks_benchmark_counts_the_checks_it_scheduled_and_stored(backend: str) -> None:
+@pytest.mark.parametrize(
+    ("backend", "workers"),
+    [("sqlite", 0), ("postgresql", 0), ("postgresql", 2)],
+    ids=["sqlite", "postgresql", "postgresql-2-workers"],
+)
+def test_the_checks_benchmark_counts_the_checks_it_scheduled_and_stored(
+    backend: str, workers: int
+) -> None:
     args = ["--monitors", "20", "--interval", "1", "--duration", "3", "--warmup", "1"]
     args += _database_args(backend)
+    if workers:
+        args += ["--workers", str(workers)]
     figures = _run("checks.py", *args)
     assert figures["backend"] == backend
+    assert figures["workers"] == workers
     assert figures["monitors"] == 20
     assert figures["interval_seconds"] == 1
     assert figures["duration_seconds"] == 3

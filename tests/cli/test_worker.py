@@ -189,3 +189,29 @@ def test_the_worker_refuses_sqlite_and_says_what_it_needs(tmp_path: Path) -> Non
     )
     assert result.exit_code == 2
     assert "needs PostgreSQL" in result.output
+
+
+def test_workers_stop_by_themselves_when_their_supervisor_is_killed(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A supervisor killed with SIGKILL cannot stop its workers: they notice and stop, rather
+    than go on checking unsupervised (and twice, once a new supervisor starts)."""
+    log = tmp_path / "workers.log"
+    workers = _start_workers(postgres_url, tmp_path / "data", log)
+    try:
+        _until(lambda: log.read_text().count('"worker.started"') == 2, "both workers")
+        children = [
+            int(pid)
+            for task in Path(f"/proc/{workers.pid}/task").iterdir()
+            for pid in (task / "children").read_text().split()
+        ]
+        assert len(children) == 2
+        workers.kill()
+        workers.wait()
+        _until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), "exits")
+    finally:
+        if workers.poll() is None:
+            os.killpg(workers.pid, signal.SIGKILL)
+    output = log.read_text()
+    assert output.count('"worker.supervisor_gone"') == 2, output
+    assert output.count('"worker.stopped"') == 2, output

@@ -129,9 +129,9 @@ def worker(
         except ValueError as exc:
             typer.echo(f"error: --shard: {exc}", err=True)
             raise typer.Exit(EXIT_CONFIG_ERROR) from None
-        workers.run_shard_until_signalled(settings, own)
+        workers.run_shard_until_signalled(settings, own, supervised=True)
     elif processes == 1:
-        workers.run_shard_until_signalled(settings, Shard(0, 1))
+        workers.run_shard_until_signalled(settings, Shard(0, 1), supervised=False)
     else:
         raise typer.Exit(workers.Supervisor(processes).run())
 

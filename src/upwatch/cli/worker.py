@@ -38,6 +38,7 @@ CHILD_STOP_SECONDS = 25.0
 RESTART_SECONDS = 1.0
 LISTEN_WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.2
+ORPHAN_CHECK_SECONDS = 1.0
 log = get_logger("upwatch.worker")
 
 
@@ -74,17 +75,32 @@ async def run_shard(settings: Settings, shard: Shard, stop: asyncio.Event) -> No
         log.info("worker.stopped", shard=str(shard))
 
 
-def run_shard_until_signalled(settings: Settings, shard: Shard) -> None:
+def run_shard_until_signalled(settings: Settings, shard: Shard, *, supervised: bool) -> None:
+    """Run until SIGTERM or SIGINT; `supervised`: also stop if the supervisor is gone (killed
+    without the chance to stop its workers, which would go on checking unsupervised)."""
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        watch = asyncio.create_task(_stop_when_orphaned(stop)) if supervised else None
         await run_shard(settings, shard, stop)
+        if watch is not None:
+            watch.cancel()
 
     import uvloop  # noqa: PLC0415 - as `upwatch serve` runs
 
     uvloop.run(main())
+
+
+async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+    parent = os.getppid()
+    while not stop.is_set():
+        await asyncio.sleep(ORPHAN_CHECK_SECONDS)
+        if os.getppid() != parent:
+            log.error("worker.supervisor_gone", supervisor=parent)
+            stop.set()
 
 
 class Supervisor:
