@@ -24,7 +24,7 @@ from upwatch.engine.live import CheckRecord, Live, evaluate
 from upwatch.engine.maintenance import MaintenanceCalendar
 from upwatch.engine.metrics import EngineMetrics, MonitorCollector
 from upwatch.engine.pings import PingWriter
-from upwatch.engine.runner import Runner
+from upwatch.engine.runner import ClosedError, Runner
 from upwatch.engine.scheduler import Scheduler
 from upwatch.engine.shards import EVERYTHING, Shard
 from upwatch.engine.snapshot import MonitorSnapshot, snapshot_of
@@ -102,6 +102,7 @@ class Engine:
         await self.scheduler.run()
 
     async def stop(self) -> None:
+        self.runner.close()
         if self._loop is not None:
             self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -187,8 +188,8 @@ class Engine:
 
     async def _scheduled_check(self, snapshot: MonitorSnapshot, slot: datetime) -> None:
         await self.writer.room()  # backpressure: see writer.MAX_PENDING
-        self.metrics.lateness.observe(max(0.0, (self._clock.now() - slot).total_seconds()))
-        await self._execute(snapshot, slot, wait=False)
+        with contextlib.suppress(ClosedError):  # stopping: this slot is skipped
+            await self._execute(snapshot, slot, wait=False, scheduled=True)
 
     async def run_now(self, monitor_id: int) -> CheckRecord:
         """Check a monitor at once (on-demand or not) and return once it is recorded."""
@@ -198,15 +199,19 @@ class Engine:
             raise LookupError(monitor_id)
         monitor, state = found
         snapshot = self._remember(monitor, state)
-        record = await self._execute(snapshot, self._clock.now(), wait=True)
+        record = await self._execute(snapshot, self._clock.now(), wait=True, scheduled=False)
         if record is None:
             raise LookupError(monitor_id)
         return record
 
     async def _execute(
-        self, snapshot: MonitorSnapshot, scheduled_at: datetime, *, wait: bool
+        self, snapshot: MonitorSnapshot, scheduled_at: datetime, *, wait: bool, scheduled: bool
     ) -> CheckRecord | None:
-        checked_at, observation = await self.runner.check(snapshot, self._clock.now)
+        checked_at, observation = await self.runner.check(
+            snapshot, self._clock.now, scheduled=scheduled
+        )
+        if scheduled:  # lateness: when it really started (after any wait for a slot)
+            self.metrics.lateness.observe(max(0.0, (checked_at - scheduled_at).total_seconds()))
         # Judge by the monitor as it is now: it may have been paused, edited or deleted
         # while the check ran.
         current, live = self._current.get(snapshot.id), self._live.get(snapshot.id)

@@ -52,8 +52,13 @@ def _from_result(result: ProbeResult) -> Observation:
     )
 
 
+class ClosedError(Exception):
+    """The runner is closing: a scheduled check that had not started will not."""
+
+
 class Runner:
     def __init__(self, *, max_concurrency: int, per_host: int, public_only: bool) -> None:
+        self._closed = False
         self._all = asyncio.Semaphore(max_concurrency)
         self._per_host_limit = per_host
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(
@@ -61,12 +66,21 @@ class Runner:
         )
         self._public_only = public_only
 
+    def close(self) -> None:
+        """Start no more scheduled checks: at a stop, the checks queued behind the caps
+        would otherwise start during the drain, and be cut off or go unwritten."""
+        self._closed = True
+
     async def check(
-        self, snapshot: MonitorSnapshot, now: Callable[[], datetime]
+        self, snapshot: MonitorSnapshot, now: Callable[[], datetime], *, scheduled: bool = False
     ) -> tuple[datetime, Observation]:
         """When the check started and what it saw. It starts once it holds its slots: time
-        spent waiting for the global or the per-host cap is lateness, not part of the check."""
+        spent waiting for the global or the per-host cap is lateness, not part of the check.
+        Raises ClosedError for a `scheduled` check when the runner was closed meanwhile (an
+        on-demand run, which someone waits for, still runs)."""
         async with self._all, self._hosts[snapshot.host]:
+            if scheduled and self._closed:
+                raise ClosedError
             started = now()
             context = ProbeContext(now=started, public_only=self._public_only)
             try:
