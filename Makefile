@@ -9,7 +9,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TMP_DIR := $(shell mktemp -d -u /tmp/upwatch-check.XXXXXX)
 # Two workers: the tests mostly wait on sockets and databases, and this machine has 2 cores.
-PYTEST_ARGS ?= -n 2
+# The 15 slowest tests are listed, to keep the suite's time in view.
+PYTEST_ARGS ?= -n 2 --durations=15
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test check lint fmt migrations-check browser bench install install-dev clean
@@ -49,17 +50,23 @@ migrations-check: $(VENV)/.dev
 # Each benchmark prints a summary and, last, one JSON line. BENCH_DATABASE_URL=postgresql://...
 # runs them on a scratch PostgreSQL database too.
 bench: $(VENV)/.dev
+	$(BIN)/python bench/idle.py
 	$(BIN)/python bench/deadlines.py
 	$(BIN)/python bench/pings.py
 	$(BIN)/python bench/checks.py --monitors 10000 --interval 60 --duration 120
 	$(BIN)/python bench/api.py --monitors 10000 --days 30
+	$(BIN)/python bench/storage.py
 	@if [ -n "$$BENCH_DATABASE_URL" ]; then \
+		$(BIN)/python bench/idle.py --database-url "$$BENCH_DATABASE_URL" && \
 		$(BIN)/python bench/deadlines.py --database-url "$$BENCH_DATABASE_URL" && \
 		$(BIN)/python bench/pings.py --database-url "$$BENCH_DATABASE_URL" && \
 		$(BIN)/python bench/checks.py --monitors 10000 --interval 60 --duration 120 \
 			--database-url "$$BENCH_DATABASE_URL" && \
+		$(BIN)/python bench/checks.py --monitors 30000 --interval 60 --duration 120 \
+			--workers 2 --database-url "$$BENCH_DATABASE_URL" && \
 		$(BIN)/python bench/api.py --monitors 10000 --days 30 \
-			--database-url "$$BENCH_DATABASE_URL"; fi
+			--database-url "$$BENCH_DATABASE_URL" && \
+		$(BIN)/python bench/storage.py --database-url "$$BENCH_DATABASE_URL"; fi
 
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
 browser:

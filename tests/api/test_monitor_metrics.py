@@ -167,6 +167,8 @@ def test_checks_are_counted_by_kind_and_outcome(
     assert (
         samples[("upwatch_checks_total", labels(kind="http", outcome="CONNECTION_REFUSED"))] == 1.0
     )
+    # Nothing was skipped: the engine was far from overloaded.
+    assert samples[("upwatch_check_slots_skipped_total", frozenset())] == 0.0
 
 
 def test_a_monitor_that_went_down_shows_zero(

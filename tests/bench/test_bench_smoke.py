@@ -134,3 +134,34 @@ def test_the_api_benchmark_times_every_read_of_a_seeded_history(backend: str) ->
         for key in ("p50_ms", "p99_ms"):
             assert isinstance(figure[key], float)
             assert figures[f"{name}_{key}"] == figure[key]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_idle_benchmark_reads_the_footprint_of_a_server_with_nothing_to_do(
+    backend: str,
+) -> None:
+    args = ["--duration", "1", "--settle", "0", *_database_args(backend)]
+    figures = _run("idle.py", *args)
+    assert figures["backend"] == backend
+    assert figures["stopped_gracefully"] is True
+    assert figures["server_log_problems"] == 0
+    assert isinstance(figures["cpu_percent"], float)
+    assert isinstance(figures["rss_mb"], float)
+    assert 0 < figures["rss_mb"] <= figures["peak_rss_mb"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_storage_benchmark_measures_what_its_checks_wrote(backend: str) -> None:
+    args = ["--monitors", "3", "--hours", "1", *_database_args(backend)]
+    figures = _run("storage.py", *args)
+    assert figures["backend"] == backend
+    assert figures["checks"] == figures["results_rows"] == 3 * 60  # one result per check
+    # Each check lands in a minute rollup of its own (60 s interval), plus the monitor's
+    # hour and day rollups: two of each, when the hour began before the run.
+    assert 3 * 60 < figures["rollups_rows"] <= 3 * (60 + 2 + 2)
+    for key in ("bytes_per_result", "bytes_per_rollup", "bytes_per_check"):
+        assert isinstance(figures[key], float)
+        assert figures[key] > 0
+    assert figures["projected_results_rows"] == 10_000 * 1440 * 30
+    assert isinstance(figures["projected_bytes"], int)
+    assert figures["projected_bytes"] > 0

@@ -208,3 +208,33 @@ async def test_after_a_restart_missed_slots_are_skipped_at_each_monitors_phase(
 
     await harness.reach(NOW + seconds(60))
     assert sorted(harness.started(*monitors)) == sorted(slots.items())
+
+
+async def test_an_overloaded_scheduler_skips_slots_instead_of_queueing_them() -> None:
+    """Past `max_in_flight` unfinished checks a due slot is skipped (and counted); the
+    monitor keeps its next slot, where it goes first, so the same ones are not always
+    skipped."""
+    clock, launches = ManualClock(NOW), Launches()
+    scheduler = Scheduler(clock, launches, max_in_flight=3)
+    monitors = [snapshot(interval_seconds=60) for _ in range(5)]
+    for monitor in monitors:
+        scheduler.place(monitor, NOW)
+    loop = asyncio.create_task(scheduler.run())
+    try:
+        for monitor in monitors[:3]:  # all five are due now; three fit
+            await launches.wait_for(monitor, NOW)
+        await scheduler.drain(WAIT)
+        assert [monitor_id for monitor_id, _ in launches.started] == [m.id for m in monitors[:3]]
+        assert scheduler.skipped == 2
+        assert all(scheduler.slot_of(monitor.id) == NOW + seconds(60) for monitor in monitors)
+
+        clock.set(NOW + seconds(60))
+        for monitor in monitors[3:]:  # the two skipped go first this time
+            await launches.wait_for(monitor, NOW + seconds(60))
+        await scheduler.drain(WAIT)
+        assert scheduler.skipped == 4
+    finally:
+        loop.cancel()
+        await scheduler.drain(WAIT)
+        with pytest.raises(asyncio.CancelledError):
+            await loop

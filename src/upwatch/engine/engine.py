@@ -22,7 +22,7 @@ from upwatch.db.engine import Database
 from upwatch.engine.deadlines import DeadlineWatcher
 from upwatch.engine.live import CheckRecord, Live, evaluate
 from upwatch.engine.maintenance import MaintenanceCalendar
-from upwatch.engine.metrics import EngineMetrics, MonitorCollector
+from upwatch.engine.metrics import EngineMetrics, MonitorCollector, SkippedSlotsCollector
 from upwatch.engine.pings import PingWriter
 from upwatch.engine.runner import ClosedError, Runner
 from upwatch.engine.scheduler import Scheduler
@@ -39,6 +39,7 @@ from upwatch.settings import Settings
 LOAD_PAGE = 2000
 LOAD_RETRY_SECONDS = 2.0
 DRAIN_SECONDS = 5.0
+IN_FLIGHT_PER_SLOT = 4
 log = get_logger("upwatch.engine")
 
 
@@ -67,7 +68,13 @@ class Engine:
         # Heartbeats need no network: their deadlines are watched in every engine.
         self.deadlines = DeadlineWatcher(database, bus, clock)
         self.pings = PingWriter(database, bus, self.deadlines.arm)
-        self.scheduler = Scheduler(clock, self._scheduled_check)
+        # Unfinished checks (running, or waiting for a slot or for the writer) beyond which an
+        # overloaded engine skips slots rather than piling up waiting tasks.
+        self.scheduler = Scheduler(
+            clock,
+            self._scheduled_check,
+            max_in_flight=IN_FLIGHT_PER_SLOT * settings.check_concurrency,
+        )
         self.calendar = MaintenanceCalendar(database)
         self._live: dict[int, Live] = {}
         self._current: dict[int, MonitorSnapshot] = {}  # the latest config of each monitor
@@ -76,6 +83,7 @@ class Engine:
         registry = registry or CollectorRegistry()
         self.metrics = EngineMetrics(registry)
         registry.register(MonitorCollector(self._metric_rows))
+        registry.register(SkippedSlotsCollector(lambda: self.scheduler.skipped))
 
     async def start(self, *, schedule_checks: bool, heartbeats: bool = True) -> None:
         """`heartbeats=False` for a worker process: pings arrive at, and deadlines are

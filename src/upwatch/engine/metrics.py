@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from upwatch.monitors.policy import MonitorStatus
@@ -55,3 +55,18 @@ class MonitorCollector(Collector):
                 latency.add_metric(values, latency_ms / 1000)
         yield up
         yield latency
+
+
+class SkippedSlotsCollector(Collector):
+    """`upwatch_check_slots_skipped_total`: slots an overloaded scheduler skipped (read from
+    the scheduler at scrape time)."""
+
+    def __init__(self, skipped: Callable[[], int]) -> None:
+        self._skipped = skipped
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "upwatch_check_slots_skipped",
+            "Scheduled checks skipped because too many were still unfinished (overload).",
+            value=self._skipped(),
+        )
