@@ -9,10 +9,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+from typer.testing import CliRunner
 
+from tests.conftest import _require_postgres
 from tests.support import http
+from tests.support.accounts import Seeder
+from tests.support.databases import PostgresDatabases
+from upwatch.cli.main import app as cli
+from upwatch.core.scopes import Role
 
 STARTUP_SECONDS = 30
 
@@ -110,3 +117,62 @@ def test_the_first_start_prints_working_credentials_once_and_never_logs_them(
     assert me.json()["role"] == "owner"
     assert login.status_code == 200
     assert "API token" not in second_output
+
+
+def test_serve_with_two_processes_answers_on_one_port_and_stores_every_ping(
+    tmp_path: Path, postgres_databases: PostgresDatabases | None
+) -> None:
+    databases = _require_postgres(postgres_databases)
+    name, database_url = databases.migrated()
+    try:
+        _two_processes(tmp_path, database_url)
+    finally:
+        databases.drop(name)
+
+
+def _two_processes(tmp_path: Path, database_url: str) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "UPWATCH_DATABASE_URL": database_url,
+        "UPWATCH_PORT": str(port),
+        "UPWATCH_DATA_DIR": str(tmp_path / "data"),
+        "UPWATCH_LOG_FORMAT": "json",
+    }
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "upwatch", "serve", "--workers", "2", "--no-checks"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_until_ready(url)
+        seed = Seeder(database_url)
+        owner = seed.person(seed.tenant().organization_id, Role.OWNER)
+        created = http.post(
+            f"{url}/api/v1/heartbeats",
+            json={"name": "nightly", "period_seconds": 3600},
+            headers={"Authorization": f"Bearer {owner.token}"},
+        )
+        assert created.status_code == 201, created.text
+        ping_url = f"{url}{urlsplit(created.json()['ping_url']).path}"
+        answers = [http.get(ping_url).status_code for _ in range(40)]  # a connection each
+    finally:
+        output = _stop(process)
+    stored = seed.scalar("SELECT count(*) FROM heartbeat_pings")
+    assert answers == [200] * 40
+    assert stored == 40
+    assert output.count("Application startup complete.") == 2, output
+    assert output.count("Application shutdown complete.") == 2, output
+
+
+def test_serve_with_several_processes_refuses_to_run_the_checks_in_each(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["serve", "--workers", "2"],
+        env={"UPWATCH_DATA_DIR": str(tmp_path), "UPWATCH_DATABASE_URL": "postgresql://x@h/db"},
+    )
+    assert result.exit_code == 2
+    assert "needs --no-checks" in result.output

@@ -224,7 +224,9 @@ async def test_an_overloaded_scheduler_skips_slots_instead_of_queueing_them() ->
         for monitor in monitors[:3]:  # all five are due now; three fit
             await launches.wait_for(monitor, NOW)
         await scheduler.drain(WAIT)
-        assert [monitor_id for monitor_id, _ in launches.started] == [m.id for m in monitors[:3]]
+        # (in any order: each start waits a random jitter)
+        assert {monitor_id for monitor_id, _ in launches.started} == {m.id for m in monitors[:3]}
+        assert len(launches.started) == 3
         assert scheduler.skipped == 2
         assert all(scheduler.slot_of(monitor.id) == NOW + seconds(60) for monitor in monitors)
 

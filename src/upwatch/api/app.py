@@ -30,11 +30,12 @@ from upwatch.engine.engine import Engine
 from upwatch.events import EventBus, MemoryEventBus
 from upwatch.events.redis_bus import RedisEventBus
 from upwatch.heartbeats.credentials import PingCredentials
+from upwatch.logs import configure_logging
 from upwatch.monitors.secrets import SecretStore
 from upwatch.notify.followups import Followups
 from upwatch.notify.vault import ChannelVault
 from upwatch.ratelimit import MemoryRateLimiter, RedisRateLimiter
-from upwatch.settings import Settings
+from upwatch.settings import Settings, load_settings
 
 DESCRIPTION = (
     "Upwatch monitors websites, APIs, servers and cron jobs. Every feature is available "
@@ -118,6 +119,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one process of `upwatch serve --workers N`, which uvicorn starts afresh:
+    settings from the environment, and this process's own logging."""
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def redis_client(settings: Settings) -> Redis | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from upwatch.api.state import AppState, app_state
+from upwatch.api.state import AppState, app_state, current_state
 from upwatch.audit.service import Actor
 from upwatch.core.principal import Principal
 from upwatch.db.unit_of_work import unit_of_work
@@ -40,7 +40,7 @@ def after_commit(request: Request, action: Callable[[], Awaitable[None]]) -> Non
     request.scope.setdefault("state", {}).setdefault(AFTER_COMMIT, []).append(action)
 
 
-State = Annotated[AppState, Depends(app_state)]
+State = Annotated[AppState, Depends(current_state)]
 Session = Annotated[AsyncSession, Depends(db_session, scope="function")]
 WriteSession = Annotated[AsyncSession, Depends(write_db_session, scope="function")]
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from upwatch.api.errors import error_body
-from upwatch.api.state import AppState, app_state
+from upwatch.api.state import AppState, current_state
 from upwatch.core.errors import AppError, ErrorCode
 from upwatch.logs import get_logger
 
@@ -18,7 +18,7 @@ READY_TIMEOUT_SECONDS = 2.0
 
 router = APIRouter(tags=["health"])
 log = get_logger("upwatch.health")
-State = Annotated[AppState, Depends(app_state)]
+State = Annotated[AppState, Depends(current_state)]
 
 
 @router.get("/health/live", summary="The process is up")

@@ -43,3 +43,9 @@ class AppState:
 def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.upwatch
     return state
+
+
+async def current_state(request: Request) -> AppState:
+    """`app_state` as a dependency. Async on purpose: FastAPI runs a plain `def` dependency
+    in its thread pool, a thread hop on every request (a tenth of a ping's CPU)."""
+    return app_state(request)

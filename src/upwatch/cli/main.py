@@ -70,23 +70,57 @@ def serve(
             help="Overrides UPWATCH_RUN_CHECKS: --no-checks when `upwatch worker` runs them.",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes sharing the port (PostgreSQL, with --no-checks; Redis "
+            "recommended for shared rate limits and live events).",
+        ),
+    ] = 1,
 ) -> None:
     """Start the HTTP API server (and, unless told not to, the scheduled checks)."""
     import uvicorn  # noqa: PLC0415 - heavy; only this command needs it
 
     from upwatch.api.app import create_app  # noqa: PLC0415
     from upwatch.db import migrate as migrations  # noqa: PLC0415
+    from upwatch.db.engine import is_sqlite  # noqa: PLC0415
     from upwatch.logs import configure_logging, get_logger  # noqa: PLC0415
 
     settings = settings_or_exit(host=host, port=port, run_checks=checks)
+    if workers > 1:
+        problem = None
+        if is_sqlite(settings.effective_database_url):
+            problem = "needs PostgreSQL (UPWATCH_DATABASE_URL=postgresql://...)"
+        elif settings.run_checks:
+            problem = (
+                "needs --no-checks: each process would run every check; run them with "
+                "`upwatch worker`"
+            )
+        if problem:
+            typer.echo(f"error: serve --workers {workers} {problem}.", err=True)
+            raise typer.Exit(EXIT_CONFIG_ERROR)
     configure_logging(settings)
     log = get_logger("upwatch.cli")
     if migrate:
         migrations.upgrade(settings.effective_database_url)
     announce_first_run(settings)
-    log.info("serve.starting", host=settings.host, port=settings.port, version=__version__)
+    log.info(
+        "serve.starting",
+        host=settings.host,
+        port=settings.port,
+        processes=workers,
+        version=__version__,
+    )
+    if workers > 1:
+        # Each process builds its app from the environment: hand it what the options said.
+        os.environ["UPWATCH_HOST"] = settings.host
+        os.environ["UPWATCH_PORT"] = str(settings.port)
+        os.environ["UPWATCH_RUN_CHECKS"] = "false"
     uvicorn.run(
-        create_app(settings),
+        "upwatch.api.app:app_from_environment" if workers > 1 else create_app(settings),
+        factory=workers > 1,
+        workers=workers,
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -30,6 +30,7 @@ from upwatch.api.routes import (
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
+    pings.router,  # first: /ping/... is the busiest path, matched before all the others
     me.router,
     members.router,
     session.router,
@@ -49,7 +50,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     maintenance.router,
     silences.router,
     webhooks.router,
-    pings.router,  # after heartbeats: its POST /api/v1/heartbeats/{token} is the catch-all
+    pings.token_router,  # after heartbeats: POST /api/v1/heartbeats/{token} is a catch-all
 )
 
 
