@@ -48,7 +48,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(database_url: str, data_dir: str, port: int) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    database_url: str, data_dir: str, port: int, processes: int
+) -> tuple[subprocess.Popen[str], str]:
     env = {
         **os.environ,
         "UPWATCH_DATABASE_URL": database_url,
@@ -58,8 +60,9 @@ def start_server(database_url: str, data_dir: str, port: int) -> tuple[subproces
         "UPWATCH_RATE_LIMIT_PER_MINUTE": "1000000000",
     }
     log = Path(data_dir) / "serve.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "upwatch", "serve"],
+    several = ["--workers", str(processes), "--no-checks"] if processes > 1 else []
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [sys.executable, "-m", "upwatch", "serve", *several],
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
@@ -159,6 +162,16 @@ async def _count_postgres(database_url: str) -> int:
         await connection.close()
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU of the server and of its processes (`--processes`), if any."""
+    children = [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+    return sum(cpu_seconds(each) for each in [pid, *children])
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -172,11 +185,11 @@ def percentile(values: list[float], share: float) -> float:
 def run(args: argparse.Namespace, database_url: str, scratch: str) -> dict[str, object]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server, token = start_server(database_url, scratch, port)
+    server, token = start_server(database_url, scratch, port, args.processes)
     try:
         paths = create_heartbeats(base_url, token, args.heartbeats)
         before = stored_pings(database_url)
-        cpu_before, began = cpu_seconds(server.pid), time.monotonic()
+        cpu_before, began = server_cpu_seconds(server.pid), time.monotonic()
         use_wrk = shutil.which("wrk") is not None and not args.no_wrk
         if use_wrk:
             acknowledged, errors, p50, p99 = wrk_load(
@@ -188,7 +201,7 @@ def run(args: argparse.Namespace, database_url: str, scratch: str) -> dict[str, 
             )
             p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
         elapsed = time.monotonic() - began
-        cpu = (cpu_seconds(server.pid) - cpu_before) / elapsed * 100
+        cpu = (server_cpu_seconds(server.pid) - cpu_before) / elapsed * 100
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -196,6 +209,7 @@ def run(args: argparse.Namespace, database_url: str, scratch: str) -> dict[str, 
     return {
         "backend": "postgresql" if database_url.startswith("postgres") else "sqlite",
         "load_generator": "wrk" if use_wrk else "aiohttp",
+        "processes": args.processes,
         "heartbeats": args.heartbeats,
         "connections": args.connections,
         "duration_seconds": round(elapsed, 2),
@@ -216,9 +230,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--no-wrk", action="store_true", help="use the aiohttp generator")
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="API processes: upwatch serve --workers N --no-checks (PostgreSQL)",
+    )
+    parser.add_argument(
         "--database-url", help="a PostgreSQL server to make a scratch database on (default: SQLite)"
     )
     args = parser.parse_args()
+    if args.processes > 1 and not args.database_url:
+        parser.error("--processes needs --database-url: several API processes run on PostgreSQL")
     with (
         fresh_database(args.database_url, "upwatch_bench_pings") as url,
         tempfile.TemporaryDirectory() as scratch,

@@ -470,6 +470,31 @@ def test_a_run_id_that_is_not_plain_is_refused(
     assert stored_pings(api) == 0
 
 
+def test_pings_the_fast_path_leaves_to_fastapi_get_fastapis_answers(
+    api: ApiHarness, http: httpx.Client, pinger: httpx.Client
+) -> None:
+    """/ping/... is answered beside FastAPI (api/ping_path.py) when well-formed; the rest
+    (a create that is not a boolean, a repeated rid, another method, too many parts) still
+    gets FastAPI's own answers, and stores nothing."""
+    heartbeat = create_heartbeat(http)
+
+    not_boolean = pinger.get(ping_path(heartbeat), params={"create": "perhaps"})
+    assert not_boolean.status_code == 400, not_boolean.text
+    assert not_boolean.json()["fields"][0]["path"] == "create"
+    repeated = pinger.get(ping_path(heartbeat, "/start?rid=a&rid=two words"))
+    assert repeated.status_code == 400, repeated.text
+    assert repeated.json()["fields"][0]["path"] == "rid"
+    wrong_method = pinger.put(ping_path(heartbeat))
+    assert wrong_method.status_code == 405, wrong_method.text
+    assert wrong_method.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "POST", "HEAD"}
+    not_found(pinger.get(ping_path(heartbeat, "/start/extra/more")))
+    assert stored_pings(api) == 0
+
+    assert pinger.get(ping_path(heartbeat), params={"create": "no", "rid": "r-1"}).text == "OK"
+    assert stored_pings(api) == 1
+
+
 # --- bodies -----------------------------------------------------------------------------
 
 

@@ -59,6 +59,7 @@ def test_the_ping_benchmark_stores_every_ping_it_acknowledged(backend: str) -> N
     figures = _run("pings.py", *args)
     assert figures["backend"] == backend
     assert figures["load_generator"] == "aiohttp"
+    assert figures["processes"] == 1
     assert figures["errors"] == 0
     assert isinstance(figures["acknowledged"], int)
     assert figures["acknowledged"] > 0

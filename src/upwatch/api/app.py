@@ -20,6 +20,7 @@ from upwatch.api.idempotency import IdempotencyMiddleware, install_replay_handle
 from upwatch.api.metrics import HttpMetrics
 from upwatch.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from upwatch.api.openapi import install_openapi
+from upwatch.api.ping_path import PingFastPath
 from upwatch.api.routes import ROUTERS
 from upwatch.api.state import AppState
 from upwatch.core.clock import Clock, SystemClock
@@ -115,6 +116,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     # Added last = outermost: the request context wraps everything, even the size check.
+    app.add_middleware(PingFastPath)  # innermost: just before FastAPI's own routing
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)

@@ -165,7 +165,8 @@ def require(scope: str) -> Any:
 
 
 public: Any = Depends(PublicRoute("ip", "public_rate_limit_per_minute"))
-public_ping: Any = Depends(PublicRoute("ping", "ping_rate_limit_per_minute"))
+PING_LIMIT = PublicRoute("ping", "ping_rate_limit_per_minute")
+public_ping: Any = Depends(PING_LIMIT)
 
 
 def _walk(dependant: Dependant) -> list[object]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 
 from upwatch.core.errors import CATALOG, AppError, ErrorCode, FieldError, code_for_status
 from upwatch.probes.registry import PROBES
@@ -135,11 +135,23 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 def _allowed_methods(request: Request) -> list[str]:
     """Every method any route accepts on this path (the router only names the first route's)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in _every_route(request.app.router.routes):
         match, _ = route.matches({**request.scope, "method": "GET"})
         if match is not Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
     return sorted(methods)
+
+
+def _every_route(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes themselves, also those of included routers: FastAPI lists an included
+    router as one entry (`original_router`; ours are included without a prefix, their routes
+    carry their full paths)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _every_route(included.routes)
+        else:
+            yield route
 
 
 def _reason_phrase(status: int) -> str:

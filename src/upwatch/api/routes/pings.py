@@ -45,11 +45,13 @@ METHODS = ["GET", "POST", "HEAD"]
 SIGNALS = {"start": PingKind.START, "fail": PingKind.FAILURE, "log": PingKind.LOG}
 MAX_EXIT_CODE = 255
 USER_AGENT_CHARS = 300
+RUN_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+RUN_ID_MAX = 64
 RunId = Annotated[
     str | None,
     Query(
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_.:-]+$",
+        max_length=RUN_ID_MAX,
+        pattern=RUN_ID_PATTERN,
         description="Run id (a UUID, say): pings with the same rid belong to one run.",
     ),
 ]
@@ -157,7 +159,7 @@ async def _create_once(state: AppState, request: Request, organization_id: int, 
         return heartbeat.id
 
 
-async def _ping(
+async def record_ping(
     request: Request, state: AppState, parts: list[str], rid: str | None, create: bool
 ) -> None:
     first, rest = parts[0], parts[1:]
@@ -193,15 +195,15 @@ async def _ping(
         raise _not_found()
 
 
-def _ok(request: Request) -> Response:
+def ok_response(request: Request) -> Response:
     return PlainTextResponse("" if request.method == "HEAD" else "OK")
 
 
 async def ping_one(
     first: str, request: Request, state: State, rid: RunId = None, create: Create = False
 ) -> Response:
-    await _ping(request, state, [first], rid, create)
-    return _ok(request)
+    await record_ping(request, state, [first], rid, create)
+    return ok_response(request)
 
 
 async def ping_two(
@@ -212,8 +214,8 @@ async def ping_two(
     rid: RunId = None,
     create: Create = False,
 ) -> Response:
-    await _ping(request, state, [first, second], rid, create)
-    return _ok(request)
+    await record_ping(request, state, [first, second], rid, create)
+    return ok_response(request)
 
 
 async def ping_three(
@@ -225,14 +227,14 @@ async def ping_three(
     rid: RunId = None,
     create: Create = False,
 ) -> Response:
-    await _ping(request, state, [first, second, third], rid, create)
-    return _ok(request)
+    await record_ping(request, state, [first, second, third], rid, create)
+    return ok_response(request)
 
 
 async def ping_by_token(token: str, request: Request, state: State, rid: RunId = None) -> Response:
     if not _is_uuid(token):
         raise _not_found()
-    await _ping(request, state, [token], rid, create=False)
+    await record_ping(request, state, [token], rid, create=False)
     return Response(status_code=204)
 
 
