@@ -4,7 +4,8 @@ Writes H hours of checks of M http monitors (every 60 s; synthetic observations,
 failing) through the product's real write path (`engine.live.evaluate` and the
 `ResultWriter`: result rows, live states, minute/hour/day rollups), one batch a minute as
 the engine does, then measures each table with its indexes (SQLite: the `dbstat` table;
-PostgreSQL: `pg_total_relation_size` after `VACUUM`, as autovacuum would leave it). From the
+PostgreSQL: `pg_total_relation_size` after `VACUUM FULL`: live rows and indexes, without the
+space of replaced row versions, which plain vacuuming leaves to be reused). From the
 bytes per row it projects the database at steady state for a fleet (`--project-monitors`,
 default 10,000, every 60 s) under the default retention: raw results and minute rollups for
 `result_retention_days` (30), hour and day rollups for 30 of their `rollup_retention_days`.
@@ -113,7 +114,9 @@ async def measure(database_url: str) -> dict[str, Any]:
         if database_url.startswith("postgres"):
             async with database.engine.connect() as connection:
                 autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.execute(text("VACUUM (ANALYZE)"))
+                # FULL: without it, the space of the rows each upsert replaced (an hour or a
+                # day rollup is rewritten every minute) counts too, though it is reused.
+                await autocommit.execute(text("VACUUM (FULL, ANALYZE)"))
         async with database.session() as session:
             counts = {
                 "check_results": await session.scalar(

@@ -52,3 +52,16 @@ def test_the_sparse_form_round_trips() -> None:
         histogram.add(counts, value)
     assert histogram.expand(histogram.compact(counts)) == counts
     assert histogram.percentile(histogram.empty(), 50, low=0, high=0) is None
+
+
+def test_sparse_counts_store_exactly_what_the_dense_histogram_stores() -> None:
+    """The writer keeps rollup histograms sparse; what it stores must not change."""
+    dense, sparse = histogram.empty(), dict[int, int]()
+    for value in (0.05, 3.2, 3.3, 80.0, 80.1, 4999.0, 200_000.0):
+        histogram.add(dense, value)
+        histogram.add_sparse(sparse, value)
+    stored = histogram.compact_sparse(sparse)
+    assert stored == histogram.compact(dense)
+    assert list(stored) == sorted(stored, key=int)  # in bucket order, as before
+    assert histogram.parse_sparse(stored) == sparse
+    assert histogram.expand(stored) == dense

@@ -33,7 +33,7 @@ class Rollup:
     latency_sum_ms: float = 0.0
     latency_min_ms: float | None = None
     latency_max_ms: float | None = None
-    histogram: list[int] = field(default_factory=histogram.empty)
+    histogram: dict[int, int] = field(default_factory=dict)  # sparse: bucket -> count
 
     def add(self, ok: bool, latency_ms: float | None, maintenance: bool) -> None:
         self.checks += 1
@@ -46,7 +46,7 @@ class Rollup:
             low, high = self.latency_min_ms, self.latency_max_ms
             self.latency_min_ms = latency_ms if low is None else min(low, latency_ms)
             self.latency_max_ms = latency_ms if high is None else max(high, latency_ms)
-            histogram.add(self.histogram, latency_ms)
+            histogram.add_sparse(self.histogram, latency_ms)
 
     def values(self) -> dict[str, Any]:
         return {
@@ -58,7 +58,7 @@ class Rollup:
             "latency_sum_ms": self.latency_sum_ms,
             "latency_min_ms": self.latency_min_ms,
             "latency_max_ms": self.latency_max_ms,
-            "histogram": histogram.compact(self.histogram),
+            "histogram": histogram.compact_sparse(self.histogram),
         }
 
     @classmethod
@@ -72,7 +72,7 @@ class Rollup:
             latency_sum_ms=row.latency_sum_ms,
             latency_min_ms=row.latency_min_ms,
             latency_max_ms=row.latency_max_ms,
-            histogram=histogram.expand(row.histogram),
+            histogram=histogram.parse_sparse(row.histogram),
         )
 
 
@@ -106,7 +106,7 @@ class RollupCache:
         known = self._rollups.get(key)
         if known is None:
             return Rollup()
-        return replace(known, histogram=list(known.histogram))
+        return replace(known, histogram=dict(known.histogram))
 
     def store(self, rollups: dict[Key, Rollup]) -> None:
         for key in rollups:  # (not `keys() - keys()`: that walks the whole cache)
