@@ -357,16 +357,21 @@ def wait_ready(server: subprocess.Popen[bytes], port: int, log: Path) -> None:
 def stop_server(server: subprocess.Popen[bytes]) -> bool:
     """SIGINT (uvicorn's graceful shutdown: the engine drains, the writer flushes) and wait;
     True if it stopped by itself."""
-    if server.poll() is not None:
-        return server.returncode == 0
-    server.send_signal(signal.SIGINT)
+    return stop_process(server, signal.SIGINT)
+
+
+def stop_process(process: subprocess.Popen[bytes], signum: int) -> bool:
+    """Send `signum` and wait (killing it after STOP_SECONDS); True if it exited 0."""
+    if process.poll() is not None:
+        return process.returncode == 0
+    process.send_signal(signum)
     try:
-        server.wait(STOP_SECONDS)
+        process.wait(STOP_SECONDS)
     except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+        process.kill()
+        process.wait()
         return False
-    return server.returncode == 0
+    return process.returncode == 0
 
 
 @contextmanager
@@ -409,16 +414,7 @@ def wait_for_workers(supervisor: subprocess.Popen[bytes], count: int, log: Path)
 def stop_workers(supervisor: subprocess.Popen[bytes]) -> bool:
     """SIGTERM: every worker drains its checks and writes its results; True if all stopped
     by themselves (the supervisor exits 0)."""
-    if supervisor.poll() is not None:
-        return supervisor.returncode == 0
-    supervisor.send_signal(signal.SIGTERM)
-    try:
-        supervisor.wait(STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        supervisor.kill()
-        supervisor.wait()
-        return False
-    return supervisor.returncode == 0
+    return stop_process(supervisor, signal.SIGTERM)
 
 
 # Measuring.

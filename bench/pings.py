@@ -52,7 +52,8 @@ def start_server(
     database_url: str, data_dir: str, port: int, processes: int
 ) -> tuple[subprocess.Popen[str], str]:
     env = {
-        **os.environ,
+        # A shell's own UPWATCH_* (a Redis URL, another database) must not reach the server.
+        **{name: value for name, value in os.environ.items() if not name.startswith("UPWATCH_")},
         "UPWATCH_DATABASE_URL": database_url,
         "UPWATCH_DATA_DIR": data_dir,
         "UPWATCH_PORT": str(port),

@@ -1,7 +1,7 @@
 """Storage per check, and the database after 30 days at 10,000 monitors every 60 s.
 
-Writes H hours of checks of M http monitors (every 60 s; synthetic observations, 0.5 %
-failing) through the product's real write path (`engine.live.evaluate` and the
+Writes H hours of checks of M http monitors (every 60 s; the synthetic observations of
+`api.py`, 0.5 % failing) through the product's real write path (`engine.live.evaluate` and the
 `ResultWriter`: result rows, live states, minute/hour/day rollups), one batch a minute as
 the engine does, then measures each table with its indexes (SQLite: the `dbstat` table;
 PostgreSQL: `pg_total_relation_size` after `VACUUM FULL`: live rows and indexes, without the
@@ -36,41 +36,22 @@ from checks import seed, stop_on_sigterm
 from scratch import fresh_database
 from sqlalchemy import func, select, text
 
+from api import observation_pool
 from upwatch.crypto import SecretBox
 from upwatch.db.engine import Database
 from upwatch.db.migrate import upgrade
 from upwatch.engine.live import Live, evaluate
-from upwatch.engine.runner import Observation
 from upwatch.engine.snapshot import snapshot_of
 from upwatch.engine.writer import ResultWriter
 from upwatch.events import MemoryEventBus
 from upwatch.logs import configure_logging
 from upwatch.models import CheckResult, CheckRollup, Monitor, MonitorState
 from upwatch.monitors.secrets import SecretStore
-from upwatch.probes.base import Phases
 from upwatch.settings import Settings
 
 INTERVAL = 60
 TARGET_URL = "http://127.0.0.1:9/"  # never contacted: the checks are synthetic
-FAILURE_SHARE = 0.005
 TABLES = ("check_results", "check_rollups")
-
-
-def observation(rng: random.Random) -> Observation:
-    total = round(rng.lognormvariate(4.4, 0.5), 3)  # about 80 ms, a real site's spread
-    if rng.random() < FAILURE_SHARE:
-        return Observation(
-            ok=False, latency_ms=total, status_code=503, error_code="UNEXPECTED_STATUS",
-            reason="503, expected 2xx", failed_requests=1,
-        )  # fmt: skip
-    phases = Phases(
-        dns_ms=round(total * 0.05, 3), connect_ms=round(total * 0.1, 3),
-        ttfb_ms=round(total * 0.75, 3), transfer_ms=round(total * 0.1, 3), total_ms=total,
-    )  # fmt: skip
-    return Observation(
-        ok=True, latency_ms=total, status_code=200, error_code=None, reason="HTTP 200 OK",
-        phases=phases,
-    )  # fmt: skip
 
 
 async def write_history(database_url: str, hours: int) -> int:
@@ -79,6 +60,7 @@ async def write_history(database_url: str, hours: int) -> int:
     writer = ResultWriter(database, MemoryEventBus())
     store = SecretStore(SecretBox("storage-benchmark-key-0123456789abcdef", "monitor-secrets"))
     rng = random.Random(7)  # noqa: S311 - synthetic data, not security
+    pool = observation_pool(rng)  # api.py's: 0.5 % failing, latencies around 80 ms
     try:
         async with database.session() as session:
             rows = (
@@ -95,7 +77,7 @@ async def write_history(database_url: str, hours: int) -> int:
             slot = start + timedelta(minutes=minute)
             for snapshot, live in fleet:
                 record = evaluate(
-                    snapshot, live, observation(rng), scheduled_at=slot,
+                    snapshot, live, pool[checks % len(pool)], scheduled_at=slot,
                     checked_at=slot + timedelta(milliseconds=rng.uniform(0, 50)),
                     next_run_at=slot + timedelta(seconds=INTERVAL),
                 )  # fmt: skip
