@@ -200,11 +200,7 @@ def test_workers_stop_by_themselves_when_their_supervisor_is_killed(
     workers = _start_workers(postgres_url, tmp_path / "data", log)
     try:
         _until(lambda: log.read_text().count('"worker.started"') == 2, "both workers")
-        children = [
-            int(pid)
-            for task in Path(f"/proc/{workers.pid}/task").iterdir()
-            for pid in (task / "children").read_text().split()
-        ]
+        children = _children(workers.pid)
         assert len(children) == 2
         workers.kill()
         workers.wait()
@@ -215,3 +211,30 @@ def test_workers_stop_by_themselves_when_their_supervisor_is_killed(
     output = log.read_text()
     assert output.count('"worker.supervisor_gone"') == 2, output
     assert output.count('"worker.stopped"') == 2, output
+
+
+def test_the_supervisor_restarts_a_worker_that_dies(postgres_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "workers.log"
+    workers = _start_workers(postgres_url, tmp_path / "data", log)
+    try:
+        _until(lambda: log.read_text().count('"worker.started"') == 2, "both workers")
+        victim = _children(workers.pid)[0]
+        os.kill(victim, signal.SIGKILL)
+        _until(lambda: log.read_text().count('"worker.started"') == 3, "the replacement")
+        replacement = _children(workers.pid)
+        assert len(replacement) == 2
+        assert victim not in replacement
+    finally:
+        code = _stopped(workers)
+    output = log.read_text()
+    assert code == 0, output
+    assert output.count('"worker.child_exited"') == 1, output
+    assert output.count('"worker.stopped"') == 2, output  # the killed one never said so
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
