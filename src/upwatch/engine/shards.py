@@ -27,10 +27,6 @@ class Shard:
             raise ValueError(f"shard {text!r}: expected INDEX/COUNT, e.g. 0/2")
         return cls(int(index), int(count))
 
-    @property
-    def whole(self) -> bool:
-        return self.count == 1
-
     def owns(self, monitor_id: int) -> bool:
         return monitor_id % self.count == self.index
 
