@@ -38,8 +38,16 @@ monitors would be 4.3 billion rows, and so would the minute rollups kept as long
   43,200 the product keeps (30 days, its default retention). Minute rows hold one check each;
   hour and day rows come from pools of 64 hours and 16 days of synthetic checks, so they are
   not sums of the minute rows, and the first day's row is a whole day's;
-- sample monitors (`--sample-monitors`, default 100, spread over the list), as the product
-  keeps them: minute rows for min(D, 30) days (what a query scanning all of a monitor's rows
+- the lighter mode (`--history-monitors K`, for 100,000 monitors: the full history would be
+  243 million rollup rows, hours to load and about 60 GB, and the minute rows the product
+  keeps for 30 days 4.3 billion, some 600 GB, more than this machine's disk): every monitor
+  still has its
+  row, audit row, live state and day rollups, but only K monitors, spread over the list, have
+  hour and minute rollups; stats and timelines are read of those K. So the list pages,
+  detail and stats run against 100,000 monitors; what the lighter mode leaves out is the
+  size of the rollup table (an index one level deeper, a smaller share of it in memory);
+- sample monitors (`--sample-monitors`, default 100, spread over the detailed ones), as the
+  product keeps them: minute rows for min(D, 30) days (what a query scanning all of a monitor's rows
   pays: see `stats_*_sample`) and raw results (`check_results`), one a minute for the last
   24 hours, from the same checks as their minute rows, `scheduled_at` on the monitor's phase
   (`upwatch.engine.schedule`);
@@ -52,11 +60,13 @@ monitors would be 4.3 billion rows, and so would the minute rollups kept as long
 - not seeded: state changes, incidents, alerts, tags, groups (no measured read needs them);
 - then, on PostgreSQL, VACUUM (ANALYZE), as autovacuum would have long done (else the planner
   has no statistics yet, and autovacuum starts during the measurement); on SQLite nothing:
-  Upwatch never runs ANALYZE, so that its planner has no statistics in production either.
+  the server's start-up housekeeping samples the tables (ANALYZE), as it does in production,
+  and the measurement waits for it.
 
     python bench/api.py --monitors 10000 --days 30
     python bench/api.py --monitors 10000 --days 30 \\
         --database-url postgresql://root@127.0.0.1:5432/test
+    python bench/api.py --monitors 100000 --history-monitors 2000 --days 30
     python bench/api.py --monitors 50 --days 2 --requests 20 --sample-monitors 5
 
 Prints a summary, then one JSON line with every figure.
@@ -205,6 +215,7 @@ class History:
     days: list[Rollup]
     down: set[int]  # monitor ids, added as the monitors are made
     sample: set[int]  # monitor ids with every minute row the product keeps, and raw results
+    detailed: set[int]  # monitor ids with hour and recent minute rows (all, unless lighter)
 
     @classmethod
     def of(cls, end: datetime, days: int, rng: random.Random) -> History:
@@ -218,6 +229,7 @@ class History:
             days=[rollup_of(rng.choices(pool, k=DAY // INTERVAL)) for _ in range(DAY_POOL)],
             down=set(),
             sample=set(),
+            detailed=set(),
         )
 
     def check(self, monitor_id: int, minute: datetime) -> int:
@@ -252,11 +264,18 @@ class History:
         return sorted(found, key=lambda step: (step[0], -step[1]))
 
     def owners(
-        self, resolution: int, moment: datetime, ids: list[int], sample: list[int]
+        self,
+        resolution: int,
+        moment: datetime,
+        ids: list[int],
+        detailed: list[int],
+        sample: list[int],
     ) -> list[int]:
-        """The monitors with a row of that bucket: all of them, but the sample alone for
-        older minutes."""
-        return ids if resolution != MINUTE or moment >= self.recent else sample
+        """The monitors with a row of that bucket: all of them for days; the detailed ones
+        for hours and recent minutes; the sample alone for older minutes."""
+        if resolution == DAY:
+            return ids
+        return detailed if resolution == HOUR or moment >= self.recent else sample
 
 
 def _range(first: datetime, end: datetime, seconds: int) -> Iterator[datetime]:
@@ -357,6 +376,7 @@ class Fleet:
     token: str
     ids: list[int]
     public_ids: list[UUID]
+    detailed_public_ids: list[UUID]  # the monitors whose stats and timeline are read
     sample_public_ids: list[UUID]
     rows: dict[str, int]
 
@@ -368,7 +388,8 @@ class Seeding:
     organization_id: int
     values: dict[str, Any]  # the monitor row POST /api/v1/monitors makes, without ids
     snapshot: MonitorSnapshot  # what the engine would know of such a monitor
-    sample_positions: set[int]
+    detailed_positions: set[int]
+    sample_positions: set[int]  # a subset of detailed_positions
     results: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
@@ -379,9 +400,11 @@ async def seed(database_url: str, args: argparse.Namespace) -> Fleet:
         end = bucket_start(datetime.now(UTC), MINUTE)
         history = History.of(end, args.days, random.Random(1))  # noqa: S311 - synthetic data
         token, organization_id = await owner(database, history.start)
+        detailed = sorted(_spread(args.history_monitors, args.monitors))
+        sample = {detailed[p] for p in _spread(args.sample_monitors, len(detailed))}
         seeding = Seeding(
             database, history, organization_id, _monitor_values(organization_id, history.start),
-            _snapshot(organization_id), _spread(args.sample_monitors, args.monitors),
+            _snapshot(organization_id), set(detailed), sample,
         )  # fmt: skip
         ids, public_ids = await seed_monitors(seeding, args.monitors)
         rollups = await seed_rollups(database, history, ids)
@@ -393,6 +416,7 @@ async def seed(database_url: str, args: argparse.Namespace) -> Fleet:
         token=token,
         ids=ids,
         public_ids=public_ids,
+        detailed_public_ids=[public_ids[p] for p in sorted(seeding.detailed_positions)],
         sample_public_ids=[public_ids[p] for p in sorted(seeding.sample_positions)],
         rows={
             "monitors": len(ids),
@@ -471,6 +495,8 @@ async def _seed_monitor_chunk(seeding: Seeding, public_ids: list[UUID], offset: 
         for position, monitor_id in enumerate(ids, offset):
             if position % DOWN_EVERY == DOWN_EVERY - 1:
                 seeding.history.down.add(monitor_id)
+            if position in seeding.detailed_positions:
+                seeding.history.detailed.add(monitor_id)
             if position in seeding.sample_positions:
                 seeding.history.sample.add(monitor_id)
         states = [
@@ -529,12 +555,15 @@ def _lifetime(history: History, monitor_id: int, until: datetime) -> Live:
 
 
 async def seed_rollups(database: Database, history: History, ids: list[int]) -> RollupWriter:
-    """Every monitor's day, hour and recent minute rows, and the sample's older minute rows,
-    in time order."""
+    """Every monitor's day rows, the detailed monitors' hour and recent minute rows, and the
+    sample's older minute rows, in time order."""
     writer = RollupWriter(database)
     steps = history.steps()
     sample = [monitor_id for monitor_id in ids if monitor_id in history.sample]
-    owners = [history.owners(resolution, moment, ids, sample) for moment, resolution in steps]
+    detailed = [monitor_id for monitor_id in ids if monitor_id in history.detailed]
+    owners = [
+        history.owners(resolution, moment, ids, detailed, sample) for moment, resolution in steps
+    ]
     progress = Progress("seeding rollups", sum(len(found) for found in owners))
     for (moment, resolution), found in zip(steps, owners, strict=True):
         for monitor_id in found:
@@ -575,8 +604,9 @@ async def seed_edge_minutes(writer: RollupWriter, history: History, ids: list[in
     first = bucket_start(datetime.now(UTC) - LONG_WINDOW, HOUR)
     if first < history.start:
         return
+    detailed = [monitor_id for monitor_id in ids if monitor_id in history.detailed]
     for moment in _range(first, first + timedelta(hours=EDGE_MINUTE_HOURS), MINUTE):
-        for monitor_id in ids:
+        for monitor_id in detailed:
             if moment < history.retained or monitor_id not in history.sample:
                 template = history.template(monitor_id, MINUTE, moment)
                 await writer.add(monitor_id, MINUTE, moment, template)
@@ -705,6 +735,9 @@ def endpoints(fleet: Fleet, walk: Walk) -> dict[str, Endpoint]:
     def monitor(rng: random.Random) -> str:
         return f"{monitors}/{rng.choice(fleet.public_ids)}"
 
+    def detailed(rng: random.Random) -> str:
+        return f"{monitors}/{rng.choice(fleet.detailed_public_ids)}"
+
     def sample(rng: random.Random) -> str:
         return f"{monitors}/{rng.choice(fleet.sample_public_ids)}"
 
@@ -714,10 +747,10 @@ def endpoints(fleet: Fleet, walk: Walk) -> dict[str, Endpoint]:
         "list_by_name": lambda _: f"{monitors}?sort=name",
         "list_down_by_name": lambda _: f"{monitors}?status=down&sort=name",
         "detail": monitor,
-        "stats_24h": lambda rng: f"{monitor(rng)}/stats?window=24h",
-        "stats_30d": lambda rng: f"{monitor(rng)}/stats?window=30d",
-        "timeline_24h": lambda rng: f"{monitor(rng)}/timeline?window=24h",
-        "timeline_30d": lambda rng: f"{monitor(rng)}/timeline?window=30d",
+        "stats_24h": lambda rng: f"{detailed(rng)}/stats?window=24h",
+        "stats_30d": lambda rng: f"{detailed(rng)}/stats?window=30d",
+        "timeline_24h": lambda rng: f"{detailed(rng)}/timeline?window=24h",
+        "timeline_30d": lambda rng: f"{detailed(rng)}/timeline?window=30d",
         "stats_24h_sample": lambda rng: f"{sample(rng)}/stats?window=24h",
         "stats_30d_sample": lambda rng: f"{sample(rng)}/stats?window=30d",
         "checks": lambda rng: f"{sample(rng)}/checks",
@@ -727,7 +760,8 @@ def endpoints(fleet: Fleet, walk: Walk) -> dict[str, Endpoint]:
 def verify(client: httpx.Client, fleet: Fleet) -> dict[str, int]:
     """The seeded history reads back through the API: otherwise the latencies would be
     those of empty answers."""
-    some, raw = fleet.public_ids[len(fleet.public_ids) // 2], fleet.sample_public_ids[0]
+    some = fleet.detailed_public_ids[len(fleet.detailed_public_ids) // 2]
+    raw = fleet.sample_public_ids[0]
     day = client.get(f"/api/v1/monitors/{some}/stats?window=24h").json()
     month = client.get(f"/api/v1/monitors/{some}/stats?window=30d").json()
     timeline = client.get(f"/api/v1/monitors/{some}/timeline?window=24h").json()
@@ -822,6 +856,7 @@ def run(args: argparse.Namespace, database_url: str, scratch: str) -> dict[str, 
     return {
         "monitors": args.monitors,
         "days": args.days,
+        "history_monitors": args.history_monitors,
         "sample_monitors": args.sample_monitors,
         "backend": "postgresql" if database_url.startswith("postgres") else "sqlite",
         "requests_per_endpoint": args.requests,
@@ -879,13 +914,29 @@ def parse_args() -> argparse.Namespace:
         default=100,
         help="monitors with all their minute rollups and a day of raw results",
     )
+    parser.add_argument(
+        "--history-monitors",
+        type=int,
+        help="the lighter mode: only this many monitors (spread over the list) get hour and "
+        "minute rollups, the rest day rollups only; stats and timelines are read of these "
+        "(default: every monitor)",
+    )
     parser.add_argument("--server-log", help="keep the server's log in this file")
     parser.add_argument(
         "--database-url", help="a PostgreSQL server to make a scratch database on (default: SQLite)"
     )
     args = parser.parse_args()
-    if not 1 <= args.sample_monitors <= args.monitors or args.days < 1 or args.requests < 1:
-        parser.error("need 1 <= --sample-monitors <= --monitors, --days >= 1, --requests >= 1")
+    if args.history_monitors is None:
+        args.history_monitors = args.monitors
+    if (
+        not 1 <= args.sample_monitors <= args.history_monitors <= args.monitors
+        or args.days < 1
+        or args.requests < 1
+    ):
+        parser.error(
+            "need 1 <= --sample-monitors <= --history-monitors <= --monitors, --days >= 1, "
+            "--requests >= 1"
+        )
     return args
 
 

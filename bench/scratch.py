@@ -4,6 +4,7 @@ PostgreSQL database created next to the one `--database-url` names (dropped afte
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,9 @@ def fresh_database(database_url: str | None, name: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as scratch:
             yield f"sqlite:///{Path(scratch) / 'bench.db'}"
         return
+    # The process id in the name: two runs at once (a benchmark and the test suite's smoke
+    # run of it) must not drop each other's database.
+    name = f"{name}_{os.getpid()}"
     asyncio.run(_recreate(database_url, name, create=True))
     try:
         yield make_url(database_url).set(database=name).render_as_string(hide_password=False)

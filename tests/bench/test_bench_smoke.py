@@ -111,7 +111,7 @@ API_ENDPOINTS = {
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_api_benchmark_times_every_read_of_a_seeded_history(backend: str) -> None:
     args = ["--monitors", "50", "--days", "2", "--requests", "10", "--sample-monitors", "5"]
-    args += _database_args(backend)
+    args += ["--history-monitors", "20", *_database_args(backend)]
     figures = _run("api.py", *args)
     assert figures["backend"] == backend
     assert figures["monitors"] == figures["monitors_rows"] == 50
@@ -120,6 +120,11 @@ def test_the_api_benchmark_times_every_read_of_a_seeded_history(backend: str) ->
     assert isinstance(figures["database_bytes"], int)
     assert figures["database_bytes"] > 0
     assert figures["sample_monitors"] == 5
+    assert figures["history_monitors"] == 20
+    # The lighter mode: day rows for all 50 monitors, hour rows for the 20 detailed ones only.
+    assert figures["rollups_day_rows"] % 50 == 0
+    assert figures["rollups_hour_rows"] % 20 == 0
+    assert figures["rollups_hour_rows"] // 20 >= 48  # every hour of the 2 days
     assert figures["check_results_rows"] == 5 * 24 * 60  # a day of raw results each
     for kind in ("rollups_day_rows", "rollups_hour_rows", "rollups_minute_rows"):
         assert isinstance(figures[kind], int)

@@ -44,6 +44,7 @@ def test_merging_histograms_equals_counting_everything_once(
         histogram.add(two, value)
         histogram.add(both, value)
     assert histogram.merge([one, two]) == both
+    assert histogram.merge_stored([histogram.compact(one), None, histogram.compact(two)]) == both
 
 
 def test_the_sparse_form_round_trips() -> None:

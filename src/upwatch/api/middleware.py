@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from upwatch.api.errors import error_body
 from upwatch.api.metrics import UNMATCHED_ROUTE, HttpMetrics
 from upwatch.core.errors import CATALOG, ErrorCode
-from upwatch.logs import get_logger
+from upwatch.logs import RequestLog, get_logger
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A client-supplied id is echoed only if it is short and plain; otherwise we mint our own,
@@ -28,6 +28,7 @@ REQUEST_ID_HEADER = b"x-request-id"
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 log = get_logger("upwatch.http")
+request_log = RequestLog("upwatch.http")
 
 
 def _request_id(scope: Scope) -> str:
@@ -104,7 +105,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - began
             route = _route_template(scope)
             self.metrics.observe(scope["method"], route, status, elapsed)
-            log.info(
+            request_log.info(
                 "request",
                 method=scope["method"],
                 path=_loggable_path(scope),

@@ -50,10 +50,13 @@ async def sorted_keyset_page(
     """
     if after is not None:
         value, last = after
+        # The plain bound on `sort` comes first so that both planners walk an index on
+        # (..., sort, key) from the cursor on: the OR alone is a filter, and a deep page would
+        # then read every row before it.
         if descending:
-            query = query.where((sort < value) | ((sort == value) & (key < last)))
+            query = query.where(sort <= value, (sort < value) | (key < last))
         else:
-            query = query.where((sort > value) | ((sort == value) & (key > last)))
+            query = query.where(sort >= value, (sort > value) | (key > last))
     order = (sort.desc(), key.desc()) if descending else (sort.asc(), key.asc())
     rows = (await session.execute(query.order_by(*order).limit(limit + 1))).all()
     more = len(rows) > limit

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from upwatch.db.base import Base, PublicIdMixin
@@ -15,10 +15,16 @@ class Monitor(PublicIdMixin, Base):
     `CheckResult`: this row only changes when someone edits the monitor."""
 
     __tablename__ = "monitors"
-
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    # One index per `?sort=` order of the list (ties broken by public_id), so that any page
+    # of an organization's monitors is an index range, not a sort of all of them.
+    __table_args__ = (
+        Index(None, "organization_id", "public_id"),
+        Index(None, "organization_id", "name", "public_id"),
+        Index(None, "organization_id", "kind", "public_id"),
+        Index(None, "organization_id", "interval_seconds", "public_id"),
     )
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(String(2048))

@@ -90,6 +90,16 @@ def parse_sparse(stored: dict[str, int] | None) -> dict[int, int]:
     return {int(index): count for index, count in (stored or {}).items() if count}
 
 
+def merge_stored(stored: Iterable[dict[str, int] | None]) -> list[int]:
+    """The sum of stored (sparse) histograms, without expanding each: a minute rollup holds
+    one or two buckets of 150, and a 24-hour timeline merges 1,440 of them."""
+    total = empty()
+    for counts in stored:
+        for index, count in (counts or {}).items():
+            total[int(index)] += count
+    return total
+
+
 def expand(stored: dict[str, int] | None) -> list[int]:
     histogram = empty()
     for index, count in (stored or {}).items():
