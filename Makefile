@@ -54,17 +54,20 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/deadlines.py
 	$(BIN)/python bench/pings.py
 	$(BIN)/python bench/checks.py --monitors 10000 --interval 60 --duration 120
-	$(BIN)/python bench/api.py --monitors 10000 --days 30
+	$(BIN)/python bench/api.py --monitors 100000 --history-monitors 2000 --days 30
 	$(BIN)/python bench/storage.py
 	@if [ -n "$$BENCH_DATABASE_URL" ]; then \
 		$(BIN)/python bench/idle.py --database-url "$$BENCH_DATABASE_URL" && \
 		$(BIN)/python bench/deadlines.py --database-url "$$BENCH_DATABASE_URL" && \
 		$(BIN)/python bench/pings.py --database-url "$$BENCH_DATABASE_URL" && \
+		$(BIN)/python bench/pings.py --processes 2 --database-url "$$BENCH_DATABASE_URL" && \
 		$(BIN)/python bench/checks.py --monitors 10000 --interval 60 --duration 120 \
 			--database-url "$$BENCH_DATABASE_URL" && \
 		$(BIN)/python bench/checks.py --monitors 30000 --interval 60 --duration 120 \
 			--workers 2 --database-url "$$BENCH_DATABASE_URL" && \
-		$(BIN)/python bench/api.py --monitors 10000 --days 30 \
+		$(BIN)/python bench/checks.py --monitors 100000 --interval 60 --duration 120 \
+			--workers 2 --database-url "$$BENCH_DATABASE_URL" && \
+		$(BIN)/python bench/api.py --monitors 100000 --history-monitors 2000 --days 30 \
 			--database-url "$$BENCH_DATABASE_URL" && \
 		$(BIN)/python bench/storage.py --database-url "$$BENCH_DATABASE_URL"; fi
 

@@ -131,8 +131,14 @@ async def _table_bytes(session: Any, table: str) -> int:
 
 async def _all_bytes(session: Any, database_url: str) -> int:
     if database_url.startswith("postgres"):
+        # Our tables only: the system catalogs shrink and grow with VACUUM FULL itself (the
+        # first one rewrites them and leaves the old catalog rows to the second), which
+        # swamped the few kilobytes of a small run.
         found = await session.execute(
-            text("SELECT sum(pg_total_relation_size(oid)) FROM pg_class WHERE relkind = 'r'")
+            text(
+                "SELECT sum(pg_total_relation_size(oid)) FROM pg_class "
+                "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            )
         )
     else:
         found = await session.execute(text("SELECT sum(pgsize) FROM dbstat"))

@@ -159,7 +159,9 @@ class Settings(BaseSettings):
         "state changes are kept longer).",
     )
     rollup_retention_days: int = Field(
-        400, ge=1, description="Days minute/hour/day rollups are kept."
+        400,
+        ge=1,
+        description="Days hour and day rollups are kept (minute rollups go with raw results).",
     )
     check_concurrency: int = Field(
         500, ge=1, description="Most checks running at once in one process."

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from upwatch.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database, normalize_database_url
+from tests.support.databases import PostgresDatabases
+from upwatch.db.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    Database,
+    create_engine,
+    normalize_database_url,
+)
 from upwatch.db.unit_of_work import unit_of_work
 
 scratch = MetaData()
@@ -70,3 +78,56 @@ def test_plain_urls_get_the_async_driver() -> None:
     assert normalize_database_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
     assert normalize_database_url("sqlite:///data/x.db") == "sqlite+aiosqlite:///data/x.db"
     assert normalize_database_url("sqlite+aiosqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+
+
+@pytest.fixture
+def postgresql_url(postgres_databases: PostgresDatabases | None) -> Iterator[str]:
+    if postgres_databases is None:
+        pytest.skip("PostgreSQL tests need UPWATCH_TEST_DATABASE_URL (.ci/run sets it)")
+    name, url = postgres_databases.migrated()
+    yield url
+    postgres_databases.drop(name)
+
+
+async def _backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def _server_drops(url: str, pid: int) -> None:
+    """The server ends that connection, as a restart or an idle timeout would."""
+    admin = create_engine(url)
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
+
+
+async def test_a_connection_dropped_while_idle_in_the_pool_is_replaced_before_use(
+    postgresql_url: str,
+) -> None:
+    engine = create_engine(postgresql_url, idle_ping_seconds=0)  # every idle one is pinged
+    try:
+        dropped = await _backend_pid(engine)
+        await _server_drops(postgresql_url, dropped)
+        assert await _backend_pid(engine) != dropped  # the ping failed: a new connection
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_in_steady_use_is_not_pinged_and_one_failure_renews_the_pool(
+    postgresql_url: str,
+) -> None:
+    engine = create_engine(postgresql_url, idle_ping_seconds=3600)
+    try:
+        dropped = await _backend_pid(engine)
+        await _server_drops(postgresql_url, dropped)
+        # Not pinged (it was idle for less than the threshold): this transaction fails...
+        with pytest.raises(DBAPIError) as failure:
+            await _backend_pid(engine)
+        assert failure.value.connection_invalidated
+        # ...and the pool is renewed, so the next one succeeds on a new connection.
+        assert await _backend_pid(engine) != dropped
+    finally:
+        await engine.dispose()
