@@ -54,6 +54,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/deadlines.py
 	$(BIN)/python bench/pings.py
 	$(BIN)/python bench/checks.py --monitors 10000 --interval 60 --duration 120
+	$(BIN)/python bench/checks.py --monitors 100000 --interval 60 --duration 120
 	$(BIN)/python bench/api.py --monitors 100000 --history-monitors 2000 --days 30
 	$(BIN)/python bench/storage.py
 	@if [ -n "$$BENCH_DATABASE_URL" ]; then \
