@@ -99,6 +99,16 @@ def empty_database_url(
     databases.drop(name)
 
 
+@pytest.fixture
+def postgres_url(postgres_databases: PostgresDatabases | None) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database, for what only PostgreSQL does (LISTEN/NOTIFY,
+    worker processes, its connections); skipped with the reason when it is not configured."""
+    databases = _require_postgres(postgres_databases)
+    name, url = databases.migrated()
+    yield url
+    databases.drop(name)
+
+
 SettingsFactory = Callable[..., Settings]
 
 

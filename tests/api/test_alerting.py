@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from tests.conftest import SettingsFactory
@@ -58,7 +56,6 @@ from tests.support.alerting import (
     webhook_secret,
     z,
 )
-from tests.support.databases import PostgresDatabases
 from tests.support.server import serving
 from tests.support.smtp import smtp_server
 from upwatch.api.app import create_app
@@ -482,16 +479,6 @@ def test_acknowledging_an_incident_in_time_prevents_its_escalation(
 
 
 # --- 7. two dispatchers on PostgreSQL -------------------------------------------------------
-
-
-@pytest.fixture
-def postgres_url(postgres_databases: PostgresDatabases | None) -> Iterator[str]:
-    """A fresh migrated PostgreSQL database (skipped without UPWATCH_TEST_DATABASE_URL)."""
-    if postgres_databases is None:
-        pytest.skip("PostgreSQL tests need UPWATCH_TEST_DATABASE_URL (.ci/run sets it)")
-    name, url = postgres_databases.migrated()
-    yield url
-    postgres_databases.drop(name)
 
 
 FAILING_HEARTBEATS = 10  # real alerts, one notification each

@@ -19,9 +19,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import SettingsFactory, _require_postgres
+from tests.conftest import SettingsFactory
 from tests.support.accounts import Seeder
-from tests.support.databases import PostgresDatabases
 from tests.support.engine import INSTANCE_KEY
 from tests.support.server import serving
 from upwatch.api.app import create_app
@@ -30,14 +29,6 @@ from upwatch.core.scopes import Role
 
 WAIT_SECONDS = 60.0
 STOP_SECONDS = 40.0
-
-
-@pytest.fixture
-def postgres_url(postgres_databases: PostgresDatabases | None) -> Iterator[str]:
-    databases = _require_postgres(postgres_databases)
-    name, url = databases.migrated()
-    yield url
-    databases.drop(name)
 
 
 class Target:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,6 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support.databases import PostgresDatabases
 from upwatch.db.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
     Database,
@@ -80,15 +79,6 @@ def test_plain_urls_get_the_async_driver() -> None:
     assert normalize_database_url("sqlite+aiosqlite:///x.db") == "sqlite+aiosqlite:///x.db"
 
 
-@pytest.fixture
-def postgresql_url(postgres_databases: PostgresDatabases | None) -> Iterator[str]:
-    if postgres_databases is None:
-        pytest.skip("PostgreSQL tests need UPWATCH_TEST_DATABASE_URL (.ci/run sets it)")
-    name, url = postgres_databases.migrated()
-    yield url
-    postgres_databases.drop(name)
-
-
 async def _backend_pid(engine: AsyncEngine) -> int:
     async with engine.connect() as connection:
         return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
@@ -105,24 +95,24 @@ async def _server_drops(url: str, pid: int) -> None:
 
 
 async def test_a_connection_dropped_while_idle_in_the_pool_is_replaced_before_use(
-    postgresql_url: str,
+    postgres_url: str,
 ) -> None:
-    engine = create_engine(postgresql_url, idle_ping_seconds=0)  # every idle one is pinged
+    engine = create_engine(postgres_url, idle_ping_seconds=0)  # every idle one is pinged
     try:
         dropped = await _backend_pid(engine)
-        await _server_drops(postgresql_url, dropped)
+        await _server_drops(postgres_url, dropped)
         assert await _backend_pid(engine) != dropped  # the ping failed: a new connection
     finally:
         await engine.dispose()
 
 
 async def test_a_connection_in_steady_use_is_not_pinged_and_one_failure_renews_the_pool(
-    postgresql_url: str,
+    postgres_url: str,
 ) -> None:
-    engine = create_engine(postgresql_url, idle_ping_seconds=3600)
+    engine = create_engine(postgres_url, idle_ping_seconds=3600)
     try:
         dropped = await _backend_pid(engine)
-        await _server_drops(postgresql_url, dropped)
+        await _server_drops(postgres_url, dropped)
         # Not pinged (it was idle for less than the threshold): this transaction fails...
         with pytest.raises(DBAPIError) as failure:
             await _backend_pid(engine)
