@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, Update, bindparam, insert, or_, select, update
+from sqlalchemy import Update, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.db.engine import Database
+from upwatch.db.statements import table_of, update_by
 from upwatch.db.unit_of_work import unit_of_work
 from upwatch.events import Event, EventBus
 from upwatch.heartbeats import events, machine
@@ -33,10 +34,11 @@ from upwatch.notify import alerting, subscriptions
 MAX_BATCH = 1000
 log = get_logger("upwatch.pings")
 Arm = Callable[[int, datetime | None], None]
-# Core statements, compiled once: the ORM's bulk paths cost a third of a busy batch's time.
-PINGS_INSERT = insert(cast(Table, HeartbeatPing.__table__))
-_RUNS = cast(Table, HeartbeatRun.__table__)
-RUNS_INSERT = insert(_RUNS).returning(_RUNS.c.id, sort_by_parameter_order=True)
+# Core statements, built once (see upwatch.db.statements).
+PINGS_INSERT = insert(table_of(HeartbeatPing))
+RUNS_INSERT = insert(table_of(HeartbeatRun)).returning(
+    table_of(HeartbeatRun).c.id, sort_by_parameter_order=True
+)
 STATES_KEY = "state_of"
 RUN_KEY = "run_id"
 # What _run_row fills.
@@ -44,22 +46,13 @@ RUN_COLUMNS = (
     "heartbeat_id", "rid", "opened_at", "started_at", "ended_at", "duration_ms", "outcome",
     "exit_code",
 )  # fmt: skip
-RUNS_UPDATE = (
-    update(_RUNS)
-    .where(_RUNS.c.id == bindparam(RUN_KEY))
-    .values({column: bindparam(column) for column in RUN_COLUMNS})
-)
+RUNS_UPDATE = update_by(HeartbeatRun, "id", RUN_KEY, RUN_COLUMNS)
 
 
 @cache
 def _states_update(keys: frozenset[str]) -> Update:
     """UPDATE heartbeat_states SET <every column in keys> WHERE heartbeat_id = :state_of."""
-    table = cast(Table, HeartbeatState.__table__)
-    return (
-        update(table)
-        .where(table.c.heartbeat_id == bindparam(STATES_KEY))
-        .values({column: bindparam(column) for column in sorted(keys - {STATES_KEY})})
-    )
+    return update_by(HeartbeatState, "heartbeat_id", STATES_KEY, keys - {STATES_KEY})
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, Update, bindparam, insert, select, tuple_, update
+from sqlalchemy import Insert, Table, Update, insert, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.core.waiting import wait_for_event
 from upwatch.db.engine import Database
+from upwatch.db.statements import update_by
 from upwatch.db.unit_of_work import unit_of_work
 from upwatch.engine.live import CheckRecord
 from upwatch.engine.rollups import Key, Rollup, RollupCache, keys_for
@@ -213,13 +214,7 @@ def _latest_states(records: Sequence[CheckRecord]) -> list[dict[str, Any]]:
 @cache
 def _states_update(keys: frozenset[str]) -> Update:
     """UPDATE monitor_states SET <every column in keys> WHERE monitor_id = :state_of."""
-    table = cast(Table, MonitorState.__table__)
-    columns = sorted(keys - {"monitor_id", "state_of"})
-    return (
-        update(table)
-        .where(table.c.monitor_id == bindparam("state_of"))
-        .values({column: bindparam(column) for column in columns})
-    )
+    return update_by(MonitorState, "monitor_id", "state_of", keys - {"monitor_id", "state_of"})
 
 
 @cache
