@@ -13,6 +13,7 @@ import structlog
 
 from tests.support.accounts import Seeder
 from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres_server_url
+from tests.support.private_postgres import PrivatePostgres, server_binaries
 from tests.support.server import serving
 from upwatch.api.app import create_app
 from upwatch.settings import Settings
@@ -107,6 +108,30 @@ def postgres_url(postgres_databases: PostgresDatabases | None) -> Iterator[str]:
     name, url = databases.migrated()
     yield url
     databases.drop(name)
+
+
+@pytest.fixture(scope="session")
+def private_postgres_server() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of this test session's own (initdb runs once per session)."""
+    binaries = server_binaries()
+    if binaries is None:
+        reason = "the database outage tests need PostgreSQL's initdb and pg_ctl (postgresql)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: not installed on this CI machine")
+        print(f"SKIPPED: {reason}")
+        pytest.skip(reason)
+    server = PrivatePostgres(binaries)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def private_postgres(private_postgres_server: PrivatePostgres) -> PrivatePostgres:
+    """The private server, running (a test before may have left it stopped); stop and start
+    it to play an outage."""
+    if not private_postgres_server.running:
+        private_postgres_server.start()
+    return private_postgres_server
 
 
 SettingsFactory = Callable[..., Settings]

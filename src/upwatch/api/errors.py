@@ -16,6 +16,9 @@ from upwatch.core.errors import CATALOG, AppError, ErrorCode, FieldError, code_f
 from upwatch.probes.registry import PROBES
 
 UNION_TAGS = frozenset(PROBES)
+# What a 503 asks clients to wait before trying again: a database restart or failover takes
+# seconds, and a shorter hint would only bring the retries while it is still away.
+RETRY_AFTER_SECONDS = 5
 
 # pydantic error types → the short, stable field codes clients can switch on.
 FIELD_CODES = {
@@ -55,6 +58,8 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     info = CATALOG[code]
+    if code is ErrorCode.SERVICE_UNAVAILABLE:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
     return JSONResponse(
         error_body(code, message or info.message, fields),
         status_code=int(info.status),

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from upwatch.api.errors import error_body
+from upwatch.api.errors import RETRY_AFTER_SECONDS, error_body
 from upwatch.api.state import AppState, current_state
 from upwatch.core.errors import AppError, ErrorCode
 from upwatch.logs import get_logger
@@ -40,7 +40,7 @@ async def ready(state: State) -> JSONResponse:
         return JSONResponse({"status": "ok", "checks": checks})
     body = error_body(ErrorCode.SERVICE_UNAVAILABLE, f"Unavailable: {', '.join(failing)}.")
     body["checks"] = checks
-    return JSONResponse(body, status_code=503)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 async def _check_database(state: AppState) -> str:

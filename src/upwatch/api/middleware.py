@@ -1,8 +1,10 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it buffers and breaks streaming responses).
 
 `RequestContextMiddleware` is the outermost layer: it owns the request id, the access log
-line, the HTTP metrics and the last-resort 500, so even a crash answers in our envelope
-with the request id. `BodySizeLimitMiddleware` refuses oversized bodies with 413.
+line, the HTTP metrics and the last-resort answer, so even a crash answers in our envelope
+with the request id: 503 `SERVICE_UNAVAILABLE` with `Retry-After` when the database is
+unreachable (every route at once, none needs its own handling), else 500 `INTERNAL`.
+`BodySizeLimitMiddleware` refuses oversized bodies with 413.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from upwatch.api.errors import error_body
+from upwatch.api.errors import RETRY_AFTER_SECONDS, error_body
 from upwatch.api.metrics import UNMATCHED_ROUTE, HttpMetrics
 from upwatch.core.errors import CATALOG, ErrorCode
+from upwatch.db.outages import is_unavailable
 from upwatch.logs import RequestLog, get_logger
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -98,10 +101,11 @@ class RequestContextMiddleware:
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
-            except Exception:
-                log.exception("request.crashed", method=scope["method"], path=_loggable_path(scope))
+            except Exception as exc:
+                unavailable = is_unavailable(exc)
+                _log_failure(scope, exc, unavailable=unavailable)
                 if not started:
-                    await _send_internal_error(send_with_id, request_id)
+                    await _send_failure(send_with_id, request_id, unavailable=unavailable)
             elapsed = time.perf_counter() - began
             route = _route_template(scope)
             self.metrics.observe(scope["method"], route, status, elapsed)
@@ -115,20 +119,28 @@ class RequestContextMiddleware:
             )
 
 
-async def _send_internal_error(send: Send, request_id: str) -> None:
-    body = error_body(ErrorCode.INTERNAL, CATALOG[ErrorCode.INTERNAL].message)
+def _log_failure(scope: Scope, exc: Exception, *, unavailable: bool) -> None:
+    path = _loggable_path(scope)
+    if unavailable:  # an outage, not a bug: one line, no traceback per request
+        log.warning("request.database_unavailable", method=scope["method"], path=path,
+                    error=type(exc).__name__)  # fmt: skip
+    else:
+        log.exception("request.crashed", method=scope["method"], path=path)
+
+
+async def _send_failure(send: Send, request_id: str, *, unavailable: bool) -> None:
+    code = ErrorCode.SERVICE_UNAVAILABLE if unavailable else ErrorCode.INTERNAL
+    body = error_body(code, CATALOG[code].message)
     body["request_id"] = request_id
     payload = orjson.dumps(body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if unavailable:
+        headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
+    await send({"type": "http.response.start", "status": int(CATALOG[code].status),
+                "headers": headers})  # fmt: skip
     await send({"type": "http.response.body", "body": payload})
 
 
