@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from upwatch.core.clock import Clock
 from upwatch.db.engine import Database
+from upwatch.engine.backlog import Bounds
 from upwatch.engine.deadlines import DeadlineWatcher
 from upwatch.engine.live import CheckRecord, Live, evaluate
 from upwatch.engine.maintenance import MaintenanceCalendar
@@ -43,6 +44,16 @@ IN_FLIGHT_PER_SLOT = 4
 log = get_logger("upwatch.engine")
 
 
+def _writer_bounds(settings: Settings, shard: Shard) -> Bounds:
+    """One spool per shard: workers that share a data directory keep apart."""
+    name = f"results-{shard.index}of{shard.count}.jsonl"
+    return Bounds(
+        memory_records=settings.outage_memory_results,
+        spool_path=settings.data_dir / "spool" / name,
+        spool_max_bytes=settings.outage_spool_max_mb * 1024 * 1024,
+    )
+
+
 class Engine:
     def __init__(
         self,
@@ -64,7 +75,7 @@ class Engine:
             per_host=settings.checks_per_host,
             public_only=settings.probe_public_only,
         )
-        self.writer = ResultWriter(database, bus)
+        self.writer = ResultWriter(database, bus, _writer_bounds(settings, shard))
         # Heartbeats need no network: their deadlines are watched in every engine.
         self.deadlines = DeadlineWatcher(database, bus, clock)
         self.pings = PingWriter(database, bus, self.deadlines.arm)
@@ -99,6 +110,9 @@ class Engine:
     async def _schedule(self) -> None:
         """Load the monitors (retrying while the database is unreachable: the API still
         serves and /health/ready says why), then run the scheduler."""
+        # Live states are read from the database: first let the writer store what a previous
+        # run could not (its spool), or they would be stale and a state change told twice.
+        await self.writer.caught_up.wait()
         while True:
             try:
                 await self._load_all()

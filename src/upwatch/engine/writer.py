@@ -9,7 +9,9 @@ write to be done (an on-demand run) awaits the future `submit` returns.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -22,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.core.waiting import wait_for_event
 from upwatch.db.engine import Database
+from upwatch.db.outages import is_unavailable
 from upwatch.db.statements import update_by
 from upwatch.db.unit_of_work import unit_of_work
+from upwatch.engine.backlog import Backlog, Bounds
 from upwatch.engine.live import CheckRecord
 from upwatch.engine.rollups import Key, Rollup, RollupCache, keys_for
 from upwatch.events import Event, EventBus
@@ -36,8 +40,15 @@ FLUSH_SECONDS = 0.25
 MAX_BATCH = 2000
 # Results waiting to be written beyond which new scheduled checks wait (`room`): an
 # overloaded process then checks late, and says so in lateness, instead of holding ever
-# more unwritten results in memory, all lost if it stops.
+# more unwritten results in memory, all lost if it stops. (While the database is
+# unreachable they go to the backlog instead: checks go on, and their state changes are
+# kept for when it is back.)
 MAX_PENDING = 4 * MAX_BATCH
+# Retrying an unreachable database: the first retry soon (a blip), then ever less often.
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 5.0
+# Without a spool (tests, tools): hold at most this many records in memory.
+MEMORY_ONLY = Bounds(memory_records=10 * MAX_PENDING)
 log = get_logger("upwatch.writer")
 
 # Core statements on the tables, built once: the ORM's bulk paths (insert(Model) with a list,
@@ -47,7 +58,12 @@ STATE_CHANGES_INSERT = insert(cast(Table, StateChange.__table__))
 
 
 class ResultWriter:
-    def __init__(self, database: Database, bus: EventBus) -> None:
+    """Writes check records in the order they were made. While the database is unreachable
+    they are held (`Backlog`: memory, then the spool on disk) and written, still in order,
+    once it answers again; the alerts they raise then are marked late. Nothing is held, and
+    nothing costs more per record, while the database answers."""
+
+    def __init__(self, database: Database, bus: EventBus, bounds: Bounds = MEMORY_ONLY) -> None:
         self._database = database
         self._bus = bus
         self._pending: list[tuple[CheckRecord, asyncio.Future[None]]] = []
@@ -58,6 +74,18 @@ class ResultWriter:
         self._stopping = False
         self._room = asyncio.Event()
         self._room.set()
+        self._bounds = bounds
+        self._backlog = Backlog(None, bounds.memory_records)  # the real one opens at start
+        self._retry_in = RETRY_FIRST_SECONDS
+        self._retry_at = 0.0  # time.monotonic() of the next try while the backlog waits
+        # Set once what a previous run left in the spool is written: the engine loads the
+        # monitors' live states only then, so it does not judge checks by stale states.
+        self.caught_up = asyncio.Event()
+
+    @property
+    def held(self) -> int:
+        """Records waiting for the database to come back."""
+        return len(self._backlog)
 
     def submit(self, record: CheckRecord) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -73,55 +101,138 @@ class ResultWriter:
         await self._room.wait()
 
     def start(self) -> None:
+        self._backlog = self._bounds.open()
+        if not self._backlog:
+            self.caught_up.set()
+        else:
+            log.warning("writer.spool_loaded", records=len(self._backlog))
         self._task = asyncio.create_task(self._run(), name="result-writer")
 
     async def stop(self) -> None:
         """Let the batch being written commit, then write what is left. (Cancelling the
-        loop mid-write would roll that batch back after it left `_pending`: lost results.)"""
+        loop mid-write would roll that batch back after it left `_pending`: lost results.)
+        What the database cannot take now goes to the spool, for the next start."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
             await self._task
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("writer.flush_failed")
+        self._hold_pending(None)
+        if self._backlog:
+            self._backlog.spill_all()
+            log.warning("writer.spooled_for_next_start", records=self._backlog.spooled)
+        self._backlog.close()
 
     async def _run(self) -> None:
         while not self._stopping:
-            await wait_for_event(self._wake, FLUSH_SECONDS)
+            await wait_for_event(self._wake, self._nap())
             self._wake.clear()
+            if self._backlog and time.monotonic() < self._retry_at:
+                self._hold_pending(None)  # not yet time to try again: keep memory bounded
+                continue
             try:
                 await self.flush()
-            except Exception:  # the batch's futures carry the error; keep writing
+            except Exception:  # a bug or bad data, not an outage: those records are lost
                 log.exception("writer.flush_failed")
 
-    async def flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            if len(self._pending) < MAX_PENDING // 2:
-                self._room.set()
-            records = [record for record, _ in batch]
-            try:
-                records = await self._write_existing(records)
-            except Exception as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                raise
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
-            followed, self._incident_events = self._incident_events, []
-            try:
-                await self._bus.publish(
-                    [event for record in records for event in record.events] + followed
-                )
-            except Exception as exc:  # results are stored; only the live announcement is lost
-                log.warning("writer.publish_failed", error=repr(exc))
+    def _nap(self) -> float:
+        if not self._backlog:
+            return FLUSH_SECONDS
+        return max(0.0, self._retry_at - time.monotonic())
 
-    async def _write_existing(self, records: list[CheckRecord]) -> list[CheckRecord]:
+    async def flush(self) -> None:
+        """Write the backlog (oldest first), then what is pending. While the database is
+        unreachable, pending records join the backlog, and the loop tries again later."""
+        try:
+            await self._write_backlog()
+            while self._pending:
+                await self._write_pending()
+        except _UnavailableError as outage:
+            self._hold_pending(outage.error)
+            self._retry_at = time.monotonic() + self._retry_in
+            log.warning("writer.database_unavailable", held=len(self._backlog),
+                        retry_in=self._retry_in, error=repr(outage.error))  # fmt: skip
+            self._retry_in = min(self._retry_in * 2, RETRY_MAX_SECONDS)
+            return
+        if self._retry_in != RETRY_FIRST_SECONDS:
+            log.info("writer.database_back")
+            self._retry_in = RETRY_FIRST_SECONDS
+
+    async def _write_backlog(self) -> None:
+        while self._backlog:
+            batch = self._backlog.peek(MAX_BATCH)
+            try:
+                written = await self._commit(batch, late=True)
+            except _UnavailableError as outage:
+                self._backlog.done(outage.written)
+                raise
+            self._backlog.done(len(batch))
+            await self._announce(written)
+        self.caught_up.set()
+
+    async def _write_pending(self) -> None:
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        if len(self._pending) < MAX_PENDING // 2:
+            self._room.set()
+        try:
+            records = await self._commit([record for record, _ in batch], late=False)
+        except _UnavailableError as outage:
+            _settle(batch[: outage.written], None)
+            self._pending[:0] = batch[outage.written :]  # first in line when it is back
+            raise
+        except Exception as exc:
+            _settle(batch, exc)
+            raise
+        _settle(batch, None)
+        await self._announce(records)
+
+    def _hold_pending(self, error: BaseException | None) -> None:
+        """Move what is pending into the backlog: its callers stop waiting (an on-demand run
+        answers 503), the records are written when the database is back."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        self._room.set()
+        _settle(batch, error or _outage_error())
+        self._backlog.add(record for record, _ in batch)
+
+    async def _commit(self, records: list[CheckRecord], *, late: bool) -> list[CheckRecord]:
+        """Write the batch in one transaction; if it fails for another reason than an
+        outage, one record at a time, so that a record the database refuses for good costs
+        only itself."""
+        try:
+            return await self._write_existing(records, late=late)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise _UnavailableError(exc) from exc
+            log.warning("writer.batch_refused", records=len(records), error=repr(exc))
+        written: list[CheckRecord] = []
+        for index, record in enumerate(records):
+            try:
+                written += await self._write_existing([record], late=late)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    raise _UnavailableError(exc, written=index) from exc
+                log.exception("writer.record_dropped", monitor_id=record.monitor_id)
+        return written
+
+    async def _announce(self, records: list[CheckRecord]) -> None:
+        followed, self._incident_events = self._incident_events, []
+        try:
+            await self._bus.publish(
+                [event for record in records for event in record.events] + followed
+            )
+        except Exception as exc:  # results are stored; only the live announcement is lost
+            log.warning("writer.publish_failed", error=repr(exc))
+
+    async def _write_existing(self, records: list[CheckRecord], *, late: bool) -> list[CheckRecord]:
         """Write the batch; if a monitor was deleted meanwhile (its rows break a foreign
         key), drop only its records and write the rest."""
         try:
-            await self._write(records)
+            await self._write(records, late=late)
         except IntegrityError:
             async with self._database.session() as session:
                 ids = {record.monitor_id for record in records}
@@ -130,10 +241,10 @@ class ResultWriter:
             records = [record for record in records if record.monitor_id in alive]
             self._rollups.forget_monitors(ids - alive)
             if records:
-                await self._write(records)
+                await self._write(records, late=late)
         return records
 
-    async def _write(self, records: Sequence[CheckRecord]) -> None:
+    async def _write(self, records: Sequence[CheckRecord], *, late: bool) -> None:
         """One transaction; the rollup cache takes the new values only once it commits."""
         async with unit_of_work(self._database) as session:
             await session.execute(RESULTS_INSERT, [r.result_row for r in records])
@@ -144,7 +255,7 @@ class ResultWriter:
             ]
             if changes:
                 await session.execute(STATE_CHANGES_INSERT, changes)
-            followed = await _follow_incidents(session, changes, records)
+            followed = await _follow_incidents(session, changes, records, late=late)
             await subscriptions.enqueue(
                 session, [event for record in records for event in record.events] + followed
             )
@@ -186,19 +297,53 @@ class ResultWriter:
 
 
 async def _follow_incidents(
-    session: AsyncSession, changes: list[dict[str, Any]], records: Sequence[CheckRecord]
+    session: AsyncSession,
+    changes: list[dict[str, Any]],
+    records: Sequence[CheckRecord],
+    *,
+    late: bool,
 ) -> list[Event]:
     """Incidents, alerts and notifications of the batch, in its transaction: state changes,
-    and the spikes and certificate warnings its checks found."""
+    and the spikes and certificate warnings its checks found. `late`: the batch waited for
+    the database, its alerts say so."""
     triggers = [
         alerting.Trigger(
             "monitor", change["monitor_id"], None, change["created_at"], change["reason"],
-            from_status=change["from_status"], to_status=change["to_status"],
+            from_status=change["from_status"], to_status=change["to_status"], late=late,
         )
         for change in changes
     ]  # fmt: skip
-    triggers += [trigger for record in records for trigger in record.alerts]
+    triggers += [
+        replace(trigger, late=True) if late else trigger
+        for record in records
+        for trigger in record.alerts
+    ]
     return (await alerting.follow(session, triggers)).events
+
+
+class _UnavailableError(Exception):
+    """The database could not be reached; of the batch, only the first `written` records
+    were written."""
+
+    def __init__(self, error: BaseException, written: int = 0) -> None:
+        super().__init__(repr(error))
+        self.error = error
+        self.written = written
+
+
+def _outage_error() -> ConnectionError:
+    return ConnectionError("the database is unreachable; the result is held and written later")
+
+
+def _settle(
+    batch: Sequence[tuple[CheckRecord, asyncio.Future[None]]], error: BaseException | None
+) -> None:
+    for _, done in batch:
+        if not done.done():
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
 
 
 def _latest_states(records: Sequence[CheckRecord]) -> list[dict[str, Any]]:

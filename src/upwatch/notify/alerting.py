@@ -114,6 +114,9 @@ class Trigger:
     to_status: str | None = None
     latency_ms: float | None = None
     missed: bool = False  # a heartbeat's deadline passed (not a failure ping)
+    # Recorded only after the database came back from an outage: `at` is when it was
+    # observed, the alert goes out later than it would have.
+    late: bool = False
 
 
 @dataclass(slots=True)
@@ -209,7 +212,7 @@ async def _follow_one(
         for s in context.silences.get(subject.organization_id, [])
     )
     alert.outcome = "silenced" if silenced else "notified"
-    payload = alert_payload(alert, kind, subject, incident, trigger.latency_ms)
+    payload = alert_payload(alert, kind, subject, incident, trigger.latency_ms, late=trigger.late)
     for channel in channels:
         session.add(outbox_row(alert, channel.id, payload, purpose="alert", silenced=silenced))
     followed.queued += 0 if silenced else len(channels)
@@ -343,6 +346,8 @@ def alert_payload(
     subject: SubjectInfo | None,
     incident: Incident | None,
     latency_ms: float | None,
+    *,
+    late: bool = False,
 ) -> dict[str, Any]:
     """What a message is rendered from, stored with each outbox row."""
     subject_kind = subject.kind if subject is not None else "incident"
@@ -359,6 +364,7 @@ def alert_payload(
         "latency_ms": latency_ms,
         "incident": None if incident is None else incident_payload(incident),
         "test": False,
+        "late": late,
     }
 
 
