@@ -72,10 +72,13 @@ class Hit:
 
 class LocalHttp:
     """A threaded `http.server` on 127.0.0.1:<free port>. Each request is recorded, then
-    answered with the next status of `script`, or `status` once the script is used up."""
+    answered with the next status of `script`, or `status` once the script is used up.
+    `gate.clear()` holds the answers (requests are still recorded) until `gate.set()`."""
 
     def __init__(self, script: Sequence[int] = (), status: int = 200) -> None:
         self.status = status
+        self.gate = threading.Event()
+        self.gate.set()
         self._script = list(script)
         self._hits: list[Hit] = []
         self._lock = threading.Lock()
@@ -87,6 +90,7 @@ class LocalHttp:
                 body = self.rfile.read(length) if length else b""
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 status = owner._record(Hit(self.command, self.path, headers, body, time.time()))
+                owner.gate.wait(WAIT_SECONDS)
                 answer = b"received" if status < 300 else b"try again"
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")

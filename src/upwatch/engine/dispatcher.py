@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from upwatch.core.clock import Clock
 from upwatch.crypto import SecretBox
 from upwatch.db.engine import Database
+from upwatch.db.outages import is_unavailable
 from upwatch.db.unit_of_work import unit_of_work
 from upwatch.events import Event, EventBus
 from upwatch.logs import get_logger
@@ -57,6 +58,8 @@ RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 CLAIM_BATCH = 50
 LEASE = timedelta(minutes=2)
+RECORD_RETRY_FIRST_SECONDS = 0.5
+RECORD_RETRY_MAX_SECONDS = 5.0
 log = get_logger("upwatch.dispatcher")
 
 
@@ -162,7 +165,22 @@ class Dispatcher:
             assert notification is not None
             send = await self._prepare(session, notification)
         delivery = await send()
-        return await self._record(notification_id, delivery)
+        return await self._record_when_possible(notification_id, delivery)
+
+    async def _record_when_possible(self, notification_id: int, delivery: Delivery) -> Outcome:
+        """Record the attempt, waiting out a database outage: a delivery that went out just
+        as the database went away would otherwise stay `sending`, and be sent again once its
+        lease ran out. Given up (sent again later, at least once) only past the lease."""
+        wait, give_up = RECORD_RETRY_FIRST_SECONDS, time.monotonic() + LEASE.total_seconds()
+        while True:
+            try:
+                return await self._record(notification_id, delivery)
+            except Exception as exc:
+                if not is_unavailable(exc) or time.monotonic() + wait > give_up:
+                    raise
+                log.warning("dispatcher.record_waits_for_database", retry_in=wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, RECORD_RETRY_MAX_SECONDS)
 
     async def _prepare(self, session: AsyncSession, notification: Notification) -> Any:
         """A coroutine factory that performs the send (no session held while sending)."""

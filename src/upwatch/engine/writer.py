@@ -76,6 +76,9 @@ class ResultWriter:
         self._room.set()
         self._bounds = bounds
         self._backlog = Backlog(None, bounds.memory_records)  # the real one opens at start
+        # Since the first write that found the database unreachable, until everything made
+        # meanwhile is written: what is written then is late (in the backlog or still pending).
+        self._outage = False
         self._retry_in = RETRY_FIRST_SECONDS
         self._retry_at = 0.0  # time.monotonic() of the next try while the backlog waits
         # Set once what a previous run left in the spool is written: the engine loads the
@@ -151,15 +154,16 @@ class ResultWriter:
             while self._pending:
                 await self._write_pending()
         except _UnavailableError as outage:
+            self._outage = True
             self._hold_pending(outage.error)
             self._retry_at = time.monotonic() + self._retry_in
             log.warning("writer.database_unavailable", held=len(self._backlog),
                         retry_in=self._retry_in, error=repr(outage.error))  # fmt: skip
             self._retry_in = min(self._retry_in * 2, RETRY_MAX_SECONDS)
             return
-        if self._retry_in != RETRY_FIRST_SECONDS:
+        if self._outage:
             log.info("writer.database_back")
-            self._retry_in = RETRY_FIRST_SECONDS
+            self._outage, self._retry_in = False, RETRY_FIRST_SECONDS
 
     async def _write_backlog(self) -> None:
         while self._backlog:
@@ -178,7 +182,7 @@ class ResultWriter:
         if len(self._pending) < MAX_PENDING // 2:
             self._room.set()
         try:
-            records = await self._commit([record for record, _ in batch], late=False)
+            records = await self._commit([record for record, _ in batch], late=self._outage)
         except _UnavailableError as outage:
             _settle(batch[: outage.written], None)
             self._pending[:0] = batch[outage.written :]  # first in line when it is back
