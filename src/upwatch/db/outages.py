@@ -67,4 +67,5 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         yield found
         if isinstance(found, BaseExceptionGroup):
             pending.extend(found.exceptions)
-        pending.extend(e for e in (found.__cause__, found.__context__) if e is not None)
+        linked = (found.__cause__, found.__context__, getattr(found, "orig", None))
+        pending.extend(e for e in linked if isinstance(e, BaseException))
