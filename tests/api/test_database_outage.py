@@ -90,6 +90,13 @@ class Watched:
     target: LocalHttp
 
 
+def _watch(http: httpx.Client, name: str, target: LocalHttp) -> Watched:
+    """A monitor of `target` checked every second: down after one failure, up after one
+    success."""
+    fields = {"interval_seconds": 1, "timeout_ms": 800, "execution_mode": "background"}
+    return Watched(create_monitor(http, name, target, **fields), target)
+
+
 def _checked(targets: list[LocalHttp], status: int, more: int, what: str) -> None:
     """Wait until every target has answered `more` further checks with `status`."""
     before = [len(target.hits) for target in targets]
@@ -136,11 +143,7 @@ def test_monitors_that_go_down_while_the_database_is_stopped_alert_once_late_and
         httpx.Client(base_url=base_url, timeout=30, headers=headers) as http,
     ):
         webhook_channel(http, receiver, is_default=True)
-        watched = [
-            Watched(create_monitor(http, f"site {n}", target, interval_seconds=1,
-                                   execution_mode="background", timeout_ms=800), target)
-            for n, target in enumerate(local() for _ in range(MONITOR_COUNT))
-        ]  # fmt: skip
+        watched = [_watch(http, f"site {n}", local()) for n in range(MONITOR_COUNT)]
         targets = [w.target for w in watched]
         eventually(lambda: all(_status(http, w) == "up" for w in watched), "every monitor up")
 
@@ -278,3 +281,38 @@ def test_a_delivery_made_as_the_database_goes_away_is_recorded_after_it_and_not_
     clock.advance(LEASE.total_seconds() + 1)  # a delivery still "sending" would be claimed again
     stays_quiet([receiver])
     assert len(receiver.hits) == 1
+
+
+def test_what_a_shutdown_during_an_outage_held_is_written_at_the_next_start_and_told_once(
+    private_postgres: PrivatePostgres, make_settings: SettingsFactory, local: Local
+) -> None:
+    settings = make_settings(database_url=private_postgres.migrated(), **CHECKING)
+    receiver, target = local(), local()
+    seed = Seeder(settings.effective_database_url)
+    headers = {"Authorization": f"Bearer {seed.tenant().owner.token}"}
+    with (
+        serving(create_app(settings)) as base_url,
+        httpx.Client(base_url=base_url, timeout=30, headers=headers) as http,
+    ):
+        webhook_channel(http, receiver, is_default=True)
+        watched = _watch(http, "shop", target)
+        eventually(lambda: _status(http, watched) == "up", "the monitor up")
+        private_postgres.stop()
+        _checked([target], 500, HITS_WHILE_AWAY, "failed checks while the database is away")
+    # Stopped during the outage: what it held is in the spool.
+    assert list((settings.data_dir / "spool").glob("results-*.jsonl"))
+    target.status = 500  # still down when the next process starts
+    private_postgres.start()
+    with serving(create_app(settings)):
+        down = eventually(
+            lambda: _every(_alerts_sent(receiver, "monitor.down"), [watched]),
+            "the down alert, after the restart",
+        )
+        _checked([target], 500, HITS_WHILE_AWAY, "checks after the restart")
+    assert down == {watched.monitor["id"]: [True]}
+    assert _alerts_sent(receiver, "monitor.down") == down  # not told again after the restart
+    assert _per_monitor(seed, STATE_CHANGES) == {
+        watched.monitor["id"]: [("pending", "up"), ("up", "down")]
+    }
+    results = _per_monitor(seed, RESULT_COUNTS)[watched.monitor["id"]][0][0]
+    assert results == len(target.hits)
