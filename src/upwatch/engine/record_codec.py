@@ -1,9 +1,13 @@
-"""Check records as JSON lines, for the writer's spool: every value of a record is JSON but
-its datetimes (tagged), its events and its alert triggers (their fields)."""
+"""Check records as JSON lines, for the writer's spool.
+
+orjson writes every value of a record natively (datetimes as RFC 3339 strings); reading
+back, the fields that hold datetimes are named here and parsed. Naming them, rather than
+tagging every value, keeps a record at a few microseconds each way: during a long outage
+at 100,000 monitors a minute the spool takes about 1,700 records a second.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +18,14 @@ from upwatch.events import Event
 from upwatch.notify.alerting import Trigger
 from upwatch.notify.kinds_alert import AlertKind
 
-DATETIME = "$datetime"
+# The datetime fields of each part of a record (see engine/live.py, which makes them).
+DATETIMES = {
+    "result_row": ("scheduled_at", "checked_at"),
+    "state_values": ("status_changed_at", "next_run_at", "last_check_at"),
+    "state_change": ("created_at",),
+}
+EVENT_FIELDS = ("type", "organization_id", "created_at", "data", "resource_id", "id")
+TRIGGER_FIELDS = tuple(Trigger.__dataclass_fields__)
 
 
 def encode(record: CheckRecord) -> bytes:
@@ -28,38 +39,33 @@ def encode(record: CheckRecord) -> bytes:
         "result_row": record.result_row,
         "state_values": record.state_values,
         "state_change": record.state_change,
-        "events": [asdict(event) for event in record.events],
-        "alerts": [asdict(trigger) for trigger in record.alerts],
+        "events": [{name: getattr(e, name) for name in EVENT_FIELDS} for e in record.events],
+        "alerts": [{name: getattr(t, name) for name in TRIGGER_FIELDS} for t in record.alerts],
     }
-    return orjson.dumps(_tagged(value)) + b"\n"
+    return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def decode(line: bytes) -> CheckRecord:
-    value = _untagged(orjson.loads(line))
-    alerts = []
-    for trigger in value.pop("alerts"):
-        kind = trigger.pop("kind")
-        alerts.append(Trigger(kind=None if kind is None else AlertKind(kind), **trigger))
-    events = [Event(**event) for event in value.pop("events")]
-    return CheckRecord(**value, events=events, alerts=alerts)
+    value = orjson.loads(line)
+    for part, names in DATETIMES.items():
+        if value[part] is not None:
+            _parse(value[part], names)
+    events = [Event(**_parse(event, ("created_at",))) for event in value.pop("events")]
+    alerts = [_trigger(_parse(trigger, ("at",))) for trigger in value.pop("alerts")]
+    return CheckRecord(
+        **{**value, "checked_at": datetime.fromisoformat(value["checked_at"])},
+        events=events,
+        alerts=alerts,
+    )
 
 
-def _tagged(value: Any) -> Any:
-    """orjson writes datetimes as strings, which would read back as strings: tag them."""
-    if isinstance(value, datetime):
-        return {DATETIME: value.isoformat()}
-    if isinstance(value, dict):
-        return {key: _tagged(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_tagged(item) for item in value]
-    return value
+def _parse(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    for name in names:
+        if values.get(name) is not None:
+            values[name] = datetime.fromisoformat(values[name])
+    return values
 
 
-def _untagged(value: Any) -> Any:
-    if isinstance(value, dict):
-        if len(value) == 1 and DATETIME in value:
-            return datetime.fromisoformat(value[DATETIME])
-        return {key: _untagged(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_untagged(item) for item in value]
-    return value
+def _trigger(values: dict[str, Any]) -> Trigger:
+    kind = values.pop("kind")
+    return Trigger(kind=None if kind is None else AlertKind(kind), **values)

@@ -123,9 +123,9 @@ class ResultWriter:
             await self.flush()
         except Exception:
             log.exception("writer.flush_failed")
-        self._hold_pending(None)
+        await self._hold_pending(None)
         if self._backlog:
-            self._backlog.spill_all()
+            await self._backlog.spill_all()
             log.warning("writer.spooled_for_next_start", records=self._backlog.spooled)
         self._backlog.close()
 
@@ -134,7 +134,7 @@ class ResultWriter:
             await wait_for_event(self._wake, self._nap())
             self._wake.clear()
             if self._backlog and time.monotonic() < self._retry_at:
-                self._hold_pending(None)  # not yet time to try again: keep memory bounded
+                await self._hold_pending(None)  # not yet time to try again: keep memory bounded
                 continue
             try:
                 await self.flush()
@@ -155,7 +155,7 @@ class ResultWriter:
                 await self._write_pending()
         except _UnavailableError as outage:
             self._outage = True
-            self._hold_pending(outage.error)
+            await self._hold_pending(outage.error)
             self._retry_at = time.monotonic() + self._retry_in
             log.warning("writer.database_unavailable", held=len(self._backlog),
                         retry_in=self._retry_in, error=repr(outage.error))  # fmt: skip
@@ -193,7 +193,7 @@ class ResultWriter:
         _settle(batch, None)
         await self._announce(records)
 
-    def _hold_pending(self, error: BaseException | None) -> None:
+    async def _hold_pending(self, error: BaseException | None) -> None:
         """Move what is pending into the backlog: its callers stop waiting (an on-demand run
         answers 503), the records are written when the database is back."""
         if not self._pending:
@@ -201,7 +201,7 @@ class ResultWriter:
         batch, self._pending = self._pending, []
         self._room.set()
         _settle(batch, error or _outage_error())
-        self._backlog.add(record for record, _ in batch)
+        await self._backlog.add(record for record, _ in batch)
 
     async def _commit(self, records: list[CheckRecord], *, late: bool) -> list[CheckRecord]:
         """Write the batch in one transaction; if it fails for another reason than an
