@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.engine import World, eventually, records_for
 from tests.support.private_postgres import PrivatePostgres
-from upwatch.engine.backlog import Bounds
+from upwatch.engine.backlog import Backlog, Bounds
 from upwatch.engine.live import CheckRecord
 from upwatch.engine.spool import Spool
 from upwatch.engine.writer import ResultWriter
@@ -115,6 +115,18 @@ async def test_a_full_spool_gives_up_plain_results_but_keeps_every_state_change(
     assert (spilled.kept, spilled.given_up) == (3, 1)  # the plain "still down" result
     assert [record.checked_at for record in kept] == [at(0), at(20), at(60)]
     assert kept == [records[0], records[1], records[3]]  # read back exactly as made
+
+
+async def test_without_a_spool_memory_past_its_bound_gives_up_plain_results_only(
+    world: World,
+) -> None:
+    _, records = await flapping(world)
+    backlog = Backlog(None, memory_limit=2)  # another process holds the spool
+
+    await backlog.add(records)
+
+    assert (len(backlog), backlog.given_up) == (3, 1)
+    assert backlog.peek(10) == [records[0], records[1], records[3]]
 
 
 async def _true(value: bool) -> bool:

@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 
 from upwatch.engine.live import CheckRecord
-from upwatch.engine.spool import Spool
+from upwatch.engine.spool import Spool, is_essential
 from upwatch.logs import get_logger
 
 log = get_logger("upwatch.writer")
@@ -58,8 +58,12 @@ class Backlog:
         """Newer records, after all held ones; the oldest in memory go to disk when memory
         holds more than its limit (half of it, so spilling is not done record by record)."""
         self._memory.extend(records)
-        if len(self._memory) > self._memory_limit and self._spool is not None:
+        if len(self._memory) <= self._memory_limit:
+            return
+        if self._spool is not None:
             await self._spill(len(self._memory) - self._memory_limit // 2)
+        else:  # no spool (another process holds it): memory is all there is
+            self._give_up_plain(len(self._memory) - self._memory_limit // 2)
 
     async def spill_all(self) -> None:
         """Everything in memory to disk (a shutdown while the database is away)."""
@@ -72,21 +76,33 @@ class Backlog:
         # In a thread: encoding and fsyncing 10,000 records takes a few hundred ms, which
         # the checks' event loop must not wait for.
         spilled = await asyncio.to_thread(self._spool.append, records)
-        self.given_up += spilled.given_up
         log.warning(
             "writer.spilled",
             records=spilled.kept,
             spooled=self._spool.count,
             path=str(self._spool.path),
         )
-        if spilled.given_up:
-            # The one place results are lost: the outage outlasted memory and disk bounds.
-            log.error(
-                "writer.results_given_up",
-                results=spilled.given_up,
-                given_up_total=self.given_up,
-                reason="spool full; state changes and alerts are still kept",
-            )
+        self._report_given_up(spilled.given_up, "spool full")
+
+    def _give_up_plain(self, count: int) -> None:
+        """Drop up to `count` of the oldest plain results; state changes and alerts stay."""
+        kept: deque[CheckRecord] = deque()
+        dropped = 0
+        for record in self._memory:
+            if dropped < count and not is_essential(record):
+                dropped += 1
+            else:
+                kept.append(record)
+        self._memory = kept
+        self._report_given_up(dropped, "memory full and no spool")
+
+    def _report_given_up(self, count: int, reason: str) -> None:
+        if not count:
+            return
+        self.given_up += count
+        # The one place results are lost: the outage outlasted the bounds.
+        log.error("writer.results_given_up", results=count, given_up_total=self.given_up,
+                  reason=reason + "; state changes and alerts are still kept")  # fmt: skip
 
     def peek(self, limit: int) -> list[CheckRecord]:
         """The oldest records, at most `limit`, left in place until `done()`."""

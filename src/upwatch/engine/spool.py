@@ -66,7 +66,7 @@ class Spool:
         size = self._size
         for record in records:
             line = encode(record)
-            if size + len(line) > self._max_bytes and not _essential(record):
+            if size + len(line) > self._max_bytes and not is_essential(record):
                 given_up += 1
                 continue
             lines.append(line)
@@ -113,7 +113,8 @@ class Spool:
         self._lock.close()
 
 
-def _essential(record: CheckRecord) -> bool:
+def is_essential(record: CheckRecord) -> bool:
+    """Whether losing the record would make history or alerts wrong (not only thinner)."""
     return record.state_change is not None or bool(record.alerts)
 
 
