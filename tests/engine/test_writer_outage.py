@@ -100,6 +100,33 @@ async def test_what_a_shutdown_during_an_outage_holds_is_written_first_at_the_ne
     assert not (tmp_path / "spool" / "results.jsonl").exists()  # all written: gone
 
 
+async def test_a_spool_written_back_after_a_crash_writes_nothing_twice(
+    world: World, tmp_path: Path
+) -> None:
+    monitor, records = await flapping(world)
+    writer = ResultWriter(world.database, world.bus)
+    writer.start()
+    await writer.submit(records[0])
+    await writer.submit(records[1])
+    await writer.stop()
+    # Killed after committing those two, before the spool noted it: all four still there.
+    spool = Spool.open(bounds(tmp_path).spool_path or tmp_path, max_bytes=10**6)
+    assert spool is not None
+    spool.append(records)
+    spool.close()
+
+    after_crash = ResultWriter(world.database, world.bus, bounds(tmp_path))
+    after_crash.start()
+    try:
+        await eventually(lambda: _true(after_crash.caught_up.is_set()))
+    finally:
+        await after_crash.stop()
+
+    results, changes = await history(world, monitor)
+    assert results == [at(s) for *_, s in CHECKS]
+    assert changes == [("pending", "up"), ("up", "down"), ("down", "up")]
+
+
 async def test_a_full_spool_gives_up_plain_results_but_keeps_every_state_change(
     world: World, tmp_path: Path
 ) -> None:

@@ -79,6 +79,9 @@ class ResultWriter:
         # Since the first write that found the database unreachable, until everything made
         # meanwhile is written: what is written then is late (in the backlog or still pending).
         self._outage = False
+        # A spool left by a process killed between a commit and noting it holds that batch
+        # still: the first batch read back is checked against what is stored.
+        self._replaying = False
         self._retry_in = RETRY_FIRST_SECONDS
         self._retry_at = 0.0  # time.monotonic() of the next try while the backlog waits
         # Set once what a previous run left in the spool is written: the engine loads the
@@ -109,6 +112,7 @@ class ResultWriter:
             self.caught_up.set()
         else:
             log.warning("writer.spool_loaded", records=len(self._backlog))
+            self._replaying = True
         self._task = asyncio.create_task(self._run(), name="result-writer")
 
     async def stop(self) -> None:
@@ -169,13 +173,35 @@ class ResultWriter:
         while self._backlog:
             batch = self._backlog.peek(MAX_BATCH)
             try:
-                written = await self._commit(batch, late=True)
+                fresh = await self._not_stored(batch) if self._replaying else batch
+                written = await self._commit(fresh, late=True) if fresh else []
             except _UnavailableError as outage:
-                self._backlog.done(outage.written)
+                # Replaying, positions in `fresh` are not those in the spool: check again.
+                self._backlog.done(0 if self._replaying else outage.written)
                 raise
             self._backlog.done(len(batch))
+            self._replaying = False
             await self._announce(written)
         self.caught_up.set()
+
+    async def _not_stored(self, records: list[CheckRecord]) -> list[CheckRecord]:
+        """The records whose result row is not stored yet (by monitor and check time)."""
+        keys = [(record.monitor_id, record.checked_at) for record in records]
+        try:
+            async with self._database.session() as session:
+                found = await session.execute(
+                    select(CheckResult.monitor_id, CheckResult.checked_at).where(
+                        tuple_(CheckResult.monitor_id, CheckResult.checked_at).in_(keys)
+                    )
+                )
+                stored = {(monitor_id, checked_at) for monitor_id, checked_at in found}
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise _UnavailableError(exc) from exc
+            raise
+        if stored:
+            log.warning("writer.spool_already_stored", records=len(stored))
+        return [record for record, key in zip(records, keys, strict=True) if key not in stored]
 
     async def _write_pending(self) -> None:
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
