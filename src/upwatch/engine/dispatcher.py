@@ -115,8 +115,11 @@ class Dispatcher:
                 if self.followups is not None:
                     await self.followups.run_once()
                 busy = await self.run_once()
-            except Exception:
-                log.exception("dispatcher.failed")
+            except Exception as exc:
+                if is_unavailable(exc):  # an outage: one line per poll, not a traceback
+                    log.warning("dispatcher.database_unavailable", error=type(exc).__name__)
+                else:
+                    log.exception("dispatcher.failed")
                 busy = 0
             if busy:
                 continue
