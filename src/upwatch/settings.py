@@ -21,6 +21,9 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "UPWATCH_"
+#: SQLite's `PRAGMA synchronous` in WAL mode: `full` syncs the log at every commit (a
+#: committed write survives a power loss or an OS crash), `normal` only at checkpoints.
+SqliteSynchronous = Literal["normal", "full"]
 
 #: Settings that may be given as `<NAME>_FILE`; they are masked wherever they are shown.
 SECRET_FIELDS = (
@@ -52,6 +55,13 @@ class Settings(BaseSettings):
             "SQLAlchemy URL of the database. Unset: SQLite at `<data_dir>/upwatch.db`. "
             "`postgresql://` and `sqlite://` URLs get their async driver automatically."
         ),
+    )
+    sqlite_synchronous: SqliteSynchronous = Field(
+        "full",
+        description="SQLite only: `full` syncs every commit to disk, so what Upwatch "
+        "acknowledged (a ping, a check result) survives a power loss or an OS crash; "
+        "`normal` syncs at checkpoints only (a crash of the process loses nothing, a crash "
+        "of the machine may lose the last commits).",
     )
     redis_url: SecretStr | None = Field(
         None, description="Redis URL for shared counters and events across processes."

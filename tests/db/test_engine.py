@@ -68,6 +68,25 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_enforced(tmp_path: Path
     assert (journal, foreign_keys, busy) == ("wal", 1, SQLITE_BUSY_TIMEOUT_MS)
 
 
+async def _synchronous(database: Database) -> int:
+    async with database.write_engine.connect() as connection:
+        return int((await connection.execute(text("PRAGMA synchronous"))).scalar_one())
+
+
+async def test_sqlite_syncs_every_commit_by_default_so_an_acknowledged_write_survives_a_crash(
+    tmp_path: Path,
+) -> None:
+    """Acknowledged means durable: FULL (2) syncs the WAL at each commit; NORMAL (1) only at
+    checkpoints, which can lose the last commits on a power loss or an OS crash."""
+    database = Database(f"sqlite:///{tmp_path / 'durable.db'}")
+    relaxed = Database(f"sqlite:///{tmp_path / 'relaxed.db'}", sqlite_synchronous="normal")
+    try:
+        assert (await _synchronous(database), await _synchronous(relaxed)) == (2, 1)
+    finally:
+        await database.dispose()
+        await relaxed.dispose()
+
+
 async def test_ping_succeeds_on_a_reachable_database(database: Database) -> None:
     await database.ping()
 

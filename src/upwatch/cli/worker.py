@@ -47,7 +47,9 @@ async def run_shard(settings: Settings, shard: Shard, stop: asyncio.Event) -> No
     redis = redis_client(settings)
     instance_key = resolve_secret_key(settings)
     bus = event_bus(redis, instance_key)
-    database = Database(settings.effective_database_url)
+    database = Database(
+        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     store = SecretStore(SecretBox(instance_key, "monitor-secrets"))
     engine = Engine(database, settings, store, bus, SystemClock(), shard=shard)
     listener = ChangeListener(settings.effective_database_url, engine.refresh, engine.resync)
