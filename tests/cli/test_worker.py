@@ -4,6 +4,7 @@ a graceful stop on SIGTERM."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -126,15 +127,8 @@ def test_two_worker_processes_share_the_monitors_and_hear_every_change(
             base_url=base_url, headers={"Authorization": f"Bearer {owner.token}"}, timeout=30
         ) as api,
     ):
-
-        def create(path: str) -> str:
-            body = {"name": path, "kind": "http", "target": target.url(path), "interval_seconds": 1}
-            response = api.post("/api/v1/monitors", json=body)
-            assert response.status_code == 201, response.text
-            return str(response.json()["id"])
-
         paths = [f"/m{index}" for index in range(6)]
-        ids = {path: create(path) for path in paths}
+        ids = {path: _create_monitor(api, target, path) for path in paths}
         workers = _start_workers(postgres_url, tmp_path / "data", log)
         try:
             _until(lambda: all(target.hits[path] >= 3 for path in paths), "every monitor")
@@ -149,7 +143,7 @@ def test_two_worker_processes_share_the_monitors_and_hear_every_change(
             # One check may have been under way when the pause committed; no more.
             assert target.hits["/m0"] <= at_pause["/m0"] + 1
 
-            create("/new")
+            _create_monitor(api, target, "/new")
             _until(lambda: target.hits["/new"] >= 2, "the monitor created while running")
         finally:
             code = _stopped(workers)
@@ -172,6 +166,13 @@ def test_two_worker_processes_share_the_monitors_and_hear_every_change(
         "GROUP BY monitor_id, scheduled_at HAVING count(*) > 1"
     )
     assert doubled == []
+
+
+def _create_monitor(api: httpx.Client, target: Target, path: str, interval: int = 1) -> str:
+    body = {"name": path, "kind": "http", "target": target.url(path), "interval_seconds": interval}
+    response = api.post("/api/v1/monitors", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
 
 
 def test_the_worker_refuses_sqlite_and_says_what_it_needs(tmp_path: Path) -> None:
@@ -221,6 +222,62 @@ def test_the_supervisor_restarts_a_worker_that_dies(postgres_url: str, tmp_path:
     assert code == 0, output
     assert output.count('"worker.child_exited"') == 1, output
     assert output.count('"worker.stopped"') == 2, output  # the killed one never said so
+
+
+RESUME_INTERVAL = 3
+
+
+def test_a_killed_worker_is_replaced_at_once_and_its_monitors_miss_at_most_one_slot(
+    postgres_url: str, make_settings: SettingsFactory, target: Target, tmp_path: Path
+) -> None:
+    """kill -9 of a worker: the supervisor starts its replacement at once, so each of its
+    monitors is checked again by its next slot or the one after (a replacement that first
+    spent seconds starting an interpreter left its monitors unchecked for several slots)."""
+    settings = make_settings(
+        database_url=postgres_url,
+        secret_key=INSTANCE_KEY,
+        min_interval_seconds=1,
+        run_checks=False,
+    )
+    seed = Seeder(postgres_url)
+    owner = seed.person(seed.tenant().organization_id, Role.OWNER)
+    log = tmp_path / "workers.log"
+    paths = [f"/r{index}" for index in range(6)]
+    with (
+        serving(create_app(settings)) as base_url,
+        httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {owner.token}"}, timeout=30
+        ) as api,
+    ):
+        for path in paths:
+            _create_monitor(api, target, path, interval=RESUME_INTERVAL)
+        workers = _start_workers(postgres_url, tmp_path / "data", log)
+        try:
+            _until(lambda: all(target.hits[path] >= 2 for path in paths), "every monitor")
+            victim = _children(workers.pid)[0]
+            os.kill(victim, signal.SIGKILL)
+            at_kill = dict(target.hits)
+            _until(
+                lambda: all(target.hits[path] >= at_kill[path] + 2 for path in paths),
+                "two more checks of every monitor",
+            )
+            assert victim not in _children(workers.pid)
+        finally:
+            code = _stopped(workers)
+    output = log.read_text()
+    assert code == 0, output
+    assert output.count('"worker.child_exited"') == 1, output
+    slots = seed.rows(
+        "SELECT m.name, r.scheduled_at FROM check_results r JOIN monitors m ON m.id = r.monitor_id "
+        "ORDER BY m.name, r.scheduled_at"
+    )
+    widest: dict[str, float] = {}
+    for earlier, later in itertools.pairwise(slots):
+        if earlier[0] == later[0]:
+            gap = (later[1] - earlier[1]).total_seconds()
+            widest[later[0]] = max(gap, widest.get(later[0], 0.0))
+    missed = {name: gap for name, gap in widest.items() if gap > 2 * RESUME_INTERVAL + 0.5}
+    assert missed == {}, f"monitors that missed more than one slot: {missed}"
 
 
 def _children(pid: int) -> list[int]:
