@@ -57,11 +57,11 @@ class Settings(BaseSettings):
         ),
     )
     sqlite_synchronous: SqliteSynchronous = Field(
-        "full",
-        description="SQLite only: `full` syncs every commit to disk, so what Upwatch "
-        "acknowledged (a ping, a check result) survives a power loss or an OS crash; "
-        "`normal` syncs at checkpoints only (a crash of the process loses nothing, a crash "
-        "of the machine may lose the last commits).",
+        "normal",
+        description="SQLite only: `normal` syncs the log to disk at checkpoints (a crash of "
+        "Upwatch loses nothing it acknowledged; a power loss or an OS crash may lose the last "
+        "commits); `full` syncs every commit, so what Upwatch acknowledged (a ping, a check "
+        "result) survives those too, at a cost measured in docs/benchmarks.md.",
     )
     redis_url: SecretStr | None = Field(
         None, description="Redis URL for shared counters and events across processes."

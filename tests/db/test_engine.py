@@ -10,6 +10,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.conftest import SettingsFactory
+from upwatch.api.app import create_app
 from upwatch.db.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
     Database,
@@ -73,18 +75,19 @@ async def _synchronous(database: Database) -> int:
         return int((await connection.execute(text("PRAGMA synchronous"))).scalar_one())
 
 
-async def test_sqlite_syncs_every_commit_by_default_so_an_acknowledged_write_survives_a_crash(
-    tmp_path: Path,
+async def test_sqlite_syncs_every_commit_when_the_operator_asks_for_power_loss_durability(
+    make_settings: SettingsFactory,
 ) -> None:
-    """Acknowledged means durable: FULL (2) syncs the WAL at each commit; NORMAL (1) only at
-    checkpoints, which can lose the last commits on a power loss or an OS crash."""
-    database = Database(f"sqlite:///{tmp_path / 'durable.db'}")
-    relaxed = Database(f"sqlite:///{tmp_path / 'relaxed.db'}", sqlite_synchronous="normal")
+    """`UPWATCH_SQLITE_SYNCHRONOUS=full`: FULL (2) syncs the WAL at each commit, so what was
+    acknowledged survives a power loss or an OS crash; the default, NORMAL (1), syncs at
+    checkpoints only."""
+    durable = create_app(make_settings(sqlite_synchronous="full")).state.upwatch.database
+    default = create_app(make_settings()).state.upwatch.database
     try:
-        assert (await _synchronous(database), await _synchronous(relaxed)) == (2, 1)
+        assert (await _synchronous(durable), await _synchronous(default)) == (2, 1)
     finally:
-        await database.dispose()
-        await relaxed.dispose()
+        await durable.dispose()
+        await default.dispose()
 
 
 async def test_ping_succeeds_on_a_reachable_database(database: Database) -> None:

@@ -47,7 +47,7 @@ def create_engine(
     echo: bool = False,
     immediate: bool = False,
     idle_ping_seconds: float = IDLE_PING_SECONDS,
-    sqlite_synchronous: SqliteSynchronous = "full",
+    sqlite_synchronous: SqliteSynchronous = "normal",
 ) -> AsyncEngine:
     """The async engine for `url`. `immediate` (SQLite only): transactions take the write lock
     when they begin, for units of work that will write. `sqlite_synchronous`: SQLite's
@@ -102,8 +102,9 @@ def _create_sqlite_engine(
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets readers proceed while the writer commits; foreign keys are off by default in
         # SQLite; the busy timeout makes a second writer wait instead of failing at once.
-        # FULL syncs the log at each commit, so an acknowledged write survives a power loss;
-        # the writers' group commits make that one sync per batch, not per ping or result.
+        # FULL syncs the log at each commit, so an acknowledged write survives a power loss
+        # (one sync per group commit of the writers); NORMAL, the default, only at
+        # checkpoints: FULL cost about a quarter of the ping rate here (docs/benchmarks.md).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -131,7 +132,7 @@ class Database:
     """
 
     def __init__(
-        self, url: str, *, echo: bool = False, sqlite_synchronous: SqliteSynchronous = "full"
+        self, url: str, *, echo: bool = False, sqlite_synchronous: SqliteSynchronous = "normal"
     ) -> None:
         self.url = normalize_database_url(url)
         self.engine = create_engine(self.url, echo=echo, sqlite_synchronous=sqlite_synchronous)
