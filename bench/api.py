@@ -110,7 +110,7 @@ from checks import (
     stop_server,
     wait_ready,
 )
-from scratch import fresh_database
+from scratch import backend, fresh_database
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import URL, make_url
 
@@ -627,7 +627,7 @@ def settle(database_url: str) -> float | None:
     time a production database holds that history: else the planner has no statistics yet,
     and autovacuum would start on these tables during the measurement. Its seconds; None on
     SQLite, where Upwatch never runs ANALYZE, so that its planner has no statistics there."""
-    if not database_url.startswith("postgres"):
+    if backend(database_url) == "sqlite":
         return None
     began = time.monotonic()
     asyncio.run(_vacuum(make_url(database_url).set(drivername="postgresql")))
@@ -643,7 +643,7 @@ async def _vacuum(url: URL) -> None:
 
 
 def database_bytes(database_url: str) -> int:
-    if not database_url.startswith("postgres"):
+    if backend(database_url) == "sqlite":
         path = Path(make_url(database_url).database or "")
         return sum(
             candidate.stat().st_size
@@ -858,7 +858,7 @@ def run(args: argparse.Namespace, database_url: str, scratch: str) -> dict[str, 
         "days": args.days,
         "history_monitors": args.history_monitors,
         "sample_monitors": args.sample_monitors,
-        "backend": "postgresql" if database_url.startswith("postgres") else "sqlite",
+        "backend": backend(database_url),
         "requests_per_endpoint": args.requests,
         "seed_seconds": round(seed_seconds, 2),
         "vacuum_seconds": vacuum_seconds,

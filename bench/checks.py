@@ -61,7 +61,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/scratch.py
 
-from scratch import fresh_database
+from scratch import add_sqlite_synchronous, backend, fresh_database, sqlite_synchronous_env
 from sqlalchemy import func, insert, select
 
 from upwatch.accounts.bootstrap import first_run
@@ -323,6 +323,7 @@ def server_env(
         "UPWATCH_CHECKS_PER_HOST": str(args.check_concurrency),  # one host stands for many
         "UPWATCH_PROBE_PUBLIC_ONLY": "false",  # the target is on loopback
         "UPWATCH_LOG_LEVEL": "warning",
+        **sqlite_synchronous_env(args),
     }
 
 
@@ -618,11 +619,12 @@ def setup_figures(args: argparse.Namespace, database_url: str) -> dict[str, Any]
         "interval_seconds": args.interval,
         "duration_seconds": args.duration,
         "warmup_seconds": args.warmup,
-        "backend": "postgresql" if database_url.startswith("postgres") else "sqlite",
+        "backend": backend(database_url),
         "workers": args.workers,
         "check_concurrency": args.check_concurrency,
         "checks_per_host": args.check_concurrency,
         "timeout_ms": timeout_ms(args.interval),
+        "sqlite_synchronous": args.sqlite_synchronous,
     }
 
 
@@ -687,8 +689,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--database-url", help="a PostgreSQL server to make a scratch database on (default: SQLite)"
     )
+    add_sqlite_synchronous(parser)
     args = parser.parse_args()
-    if args.workers and not args.database_url:
+    if args.workers and backend(args.database_url) != "postgresql":
         parser.error("--workers needs --database-url: worker processes run on PostgreSQL")
     if args.warmup is None:
         args.warmup = float(max(args.interval, 10))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/scratch.py
 
-from scratch import fresh_database
+from scratch import backend, fresh_database
 from sqlalchemy import insert, select, text, update
 
 from upwatch.core.clock import SystemClock
@@ -164,7 +164,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:
         "heartbeats": args.heartbeats,
         "due": args.due,
         "spread_seconds": args.spread,
-        "backend": "postgresql" if database_url.startswith("postgres") else "sqlite",
+        "backend": backend(database_url),
         "seed_seconds": round(seed_seconds, 2),
         "load_seconds": round(load_seconds, 2),
         "detected": len(bus.missed_at),

@@ -35,7 +35,7 @@ from checks import (
     stop_server,
     wait_ready,
 )
-from scratch import fresh_database
+from scratch import backend, fresh_database
 
 from upwatch.db.migrate import upgrade
 
@@ -55,7 +55,7 @@ def measure(args: argparse.Namespace, database_url: str, scratch: str) -> dict[s
         rss, peak = memory_mb(server.pid, "VmRSS"), memory_mb(server.pid, "VmHWM")
         graceful = stop_server(server)
     return {
-        "backend": "postgresql" if database_url.startswith("postgres") else "sqlite",
+        "backend": backend(database_url),
         "settle_seconds": args.settle,
         "duration_seconds": args.duration,
         "cpu_percent": round(cpu, 2),

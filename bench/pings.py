@@ -33,10 +33,11 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/scratch.py
 
-from scratch import fresh_database
+from scratch import add_sqlite_synchronous, backend, fresh_database, sqlite_synchronous_env
 
 READY_SECONDS = 60
 TOKEN = re.compile(r"uw_[A-Za-z0-9_-]{43}")
@@ -49,8 +50,9 @@ def free_port() -> int:
 
 
 def start_server(
-    database_url: str, data_dir: str, port: int, processes: int
+    args: argparse.Namespace, database_url: str, data_dir: str, port: int
 ) -> tuple[subprocess.Popen[str], str]:
+    processes = args.processes
     env = {
         # A shell's own UPWATCH_* (a Redis URL, another database) must not reach the server.
         **{name: value for name, value in os.environ.items() if not name.startswith("UPWATCH_")},
@@ -59,6 +61,7 @@ def start_server(
         "UPWATCH_PORT": str(port),
         "UPWATCH_PING_RATE_LIMIT_PER_MINUTE": "1000000000",  # one client IP sends everything
         "UPWATCH_RATE_LIMIT_PER_MINUTE": "1000000000",
+        **sqlite_synchronous_env(args),
     }
     log = Path(data_dir) / "serve.log"
     several = ["--workers", str(processes), "--no-checks"] if processes > 1 else []
@@ -149,9 +152,9 @@ def wrk_load(
 
 
 def stored_pings(database_url: str) -> int:
-    if database_url.startswith("postgres"):
+    if backend(database_url) == "postgresql":
         return asyncio.run(_count_postgres(database_url))
-    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+    with sqlite3.connect(make_url(database_url).database or "") as connection:
         return int(connection.execute("SELECT count(*) FROM heartbeat_pings").fetchone()[0])
 
 
@@ -186,7 +189,7 @@ def percentile(values: list[float], share: float) -> float:
 def run(args: argparse.Namespace, database_url: str, scratch: str) -> dict[str, object]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server, token = start_server(database_url, scratch, port, args.processes)
+    server, token = start_server(args, database_url, scratch, port)
     try:
         paths = create_heartbeats(base_url, token, args.heartbeats)
         before = stored_pings(database_url)
@@ -208,7 +211,7 @@ def run(args: argparse.Namespace, database_url: str, scratch: str) -> dict[str, 
         server.wait(timeout=30)
     stored = stored_pings(database_url) - before
     return {
-        "backend": "postgresql" if database_url.startswith("postgres") else "sqlite",
+        "backend": backend(database_url),
         "load_generator": "wrk" if use_wrk else "aiohttp",
         "processes": args.processes,
         "heartbeats": args.heartbeats,
@@ -221,6 +224,7 @@ def run(args: argparse.Namespace, database_url: str, scratch: str) -> dict[str, 
         "acknowledged": acknowledged,
         "stored": stored,
         "server_cpu_percent": round(cpu, 1),
+        "sqlite_synchronous": args.sqlite_synchronous,
     }
 
 
@@ -239,8 +243,9 @@ def main() -> None:
     parser.add_argument(
         "--database-url", help="a PostgreSQL server to make a scratch database on (default: SQLite)"
     )
+    add_sqlite_synchronous(parser)
     args = parser.parse_args()
-    if args.processes > 1 and not args.database_url:
+    if args.processes > 1 and backend(args.database_url) != "postgresql":
         parser.error("--processes needs --database-url: several API processes run on PostgreSQL")
     with (
         fresh_database(args.database_url, "upwatch_bench_pings") as url,

@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/scratch.py, bench/checks.py
 
 from checks import seed, stop_on_sigterm
-from scratch import fresh_database
+from scratch import backend, fresh_database
 from sqlalchemy import func, select, text
 
 from api import observation_pool
@@ -93,7 +93,7 @@ async def measure(database_url: str) -> dict[str, Any]:
     """Rows and bytes (with indexes) of each table."""
     database = Database(database_url)
     try:
-        if database_url.startswith("postgres"):
+        if backend(database_url) == "postgresql":
             async with database.engine.connect() as connection:
                 autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
                 # FULL: without it, the space of the rows each upsert replaced (an hour or a
@@ -130,7 +130,7 @@ async def _table_bytes(session: Any, table: str) -> int:
 
 
 async def _all_bytes(session: Any, database_url: str) -> int:
-    if database_url.startswith("postgres"):
+    if backend(database_url) == "postgresql":
         # Our tables only: the system catalogs shrink and grow with VACUUM FULL itself (the
         # first one rewrites them and leaves the old catalog rows to the second), which
         # swamped the few kilobytes of a small run.
@@ -181,7 +181,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     checks = await write_history(database_url, args.hours)
     after = await measure(database_url)
     return {
-        "backend": "postgresql" if database_url.startswith("postgres") else "sqlite",
+        "backend": backend(database_url),
         "monitors": args.monitors,
         "hours": args.hours,
         "checks": checks,

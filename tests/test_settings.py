@@ -34,10 +34,12 @@ def test_each_invalid_value_is_reported_with_its_variable_name(
     monkeypatch.setenv("UPWATCH_PORT", "70000")
     monkeypatch.setenv("UPWATCH_LOG_LEVEL", "loud")
     monkeypatch.setenv("UPWATCH_DATABASE_URL", "mysql://db/upwatch")
+    monkeypatch.setenv("UPWATCH_SQLITE_SYNCHRONOUS", "off")
     with pytest.raises(SettingsError) as caught:
         load_settings()
     problems = caught.value.problems
-    assert len(problems) == 3
+    assert len(problems) == 4
+    assert any(p.startswith("UPWATCH_SQLITE_SYNCHRONOUS: ") for p in problems)
     assert any(p.startswith("UPWATCH_PORT: ") and "65535" in p for p in problems)
     assert any(p.startswith("UPWATCH_LOG_LEVEL: ") for p in problems)
     assert "UPWATCH_DATABASE_URL: must be a sqlite:// or postgresql:// URL" in problems

@@ -21,6 +21,9 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "UPWATCH_"
+#: SQLite's `PRAGMA synchronous` in WAL mode: `full` syncs the log at every commit (a
+#: committed write survives a power loss or an OS crash), `normal` only at checkpoints.
+SqliteSynchronous = Literal["normal", "full"]
 
 #: Settings that may be given as `<NAME>_FILE`; they are masked wherever they are shown.
 SECRET_FIELDS = (
@@ -52,6 +55,13 @@ class Settings(BaseSettings):
             "SQLAlchemy URL of the database. Unset: SQLite at `<data_dir>/upwatch.db`. "
             "`postgresql://` and `sqlite://` URLs get their async driver automatically."
         ),
+    )
+    sqlite_synchronous: SqliteSynchronous = Field(
+        "normal",
+        description="SQLite only: `normal` syncs the log to disk at checkpoints (a crash of "
+        "Upwatch loses nothing it acknowledged; a power loss or an OS crash may lose the last "
+        "commits); `full` syncs every commit, so what Upwatch acknowledged (a ping, a check "
+        "result) survives those too, at a cost measured in docs/benchmarks.md.",
     )
     redis_url: SecretStr | None = Field(
         None, description="Redis URL for shared counters and events across processes."

@@ -68,6 +68,31 @@ def test_the_ping_benchmark_stores_every_ping_it_acknowledged(backend: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("backend", "scheme"),
+    [
+        ("postgresql", "postgresql+asyncpg"),
+        ("postgresql", "postgres"),
+        ("sqlite", "sqlite+aiosqlite"),
+    ],
+)
+def test_the_ping_benchmark_takes_every_database_url_form_the_product_takes(
+    backend: str, scheme: str, tmp_path: Path
+) -> None:
+    """`UPWATCH_DATABASE_URL` may name its driver (`postgresql+asyncpg://`) or use the short
+    `postgres://`; a benchmark given that URL runs on that backend and counts what it stored."""
+    if backend == "sqlite":
+        url = f"{scheme}:///{tmp_path / 'named.db'}"
+    else:
+        server = _database_args(backend)[1]
+        url = f"{scheme}://{server.split('://', 1)[1]}"
+    args = ["--heartbeats", "2", "--duration", "1", "--connections", "2", "--no-wrk"]
+    figures = _run("pings.py", *args, "--database-url", url)
+    assert figures["backend"] == backend
+    assert figures["errors"] == 0
+    assert figures["stored"] == figures["acknowledged"]
+
+
+@pytest.mark.parametrize(
     ("backend", "workers"),
     [("sqlite", 0), ("postgresql", 0), ("postgresql", 2)],
     ids=["sqlite", "postgresql", "postgresql-2-workers"],

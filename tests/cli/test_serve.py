@@ -4,30 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 from typer.testing import CliRunner
 
 from tests.conftest import _require_postgres
 from tests.support import http
 from tests.support.accounts import Seeder
 from tests.support.databases import PostgresDatabases
+from tests.support.processes import free_port as _free_port
+from tests.support.processes import wait_until_ready as _wait_until_ready
 from upwatch.cli.main import app as cli
 from upwatch.core.scopes import Role
 
 STARTUP_SECONDS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _serve(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
@@ -72,20 +65,6 @@ def test_serve_migrates_answers_and_logs_each_request_with_its_id(tmp_path: Path
     assert request_lines[0]["status"] == 404
     # A graceful stop on SIGTERM: the app's shutdown ran (uvicorn then re-raises the signal).
     assert any(line.get("event") == "Application shutdown complete." for line in lines), output
-
-
-def _wait_until_ready(base_url: str) -> httpx.Response:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        try:
-            response = http.get(f"{base_url}/health/ready")
-            if response.status_code == 200:
-                return response
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("upwatch serve did not become ready")
-        time.sleep(0.1)
 
 
 def test_the_first_start_prints_working_credentials_once_and_never_logs_them(

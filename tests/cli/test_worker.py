@@ -4,14 +4,12 @@ a graceful stop on SIGTERM."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,14 +19,15 @@ from typer.testing import CliRunner
 
 from tests.conftest import SettingsFactory
 from tests.support.accounts import Seeder
-from tests.support.engine import INSTANCE_KEY
-from tests.support.server import serving
-from upwatch.api.app import create_app
+from tests.support.processes import (
+    api_beside_workers,
+    children,
+    start_workers,
+    stopped,
+    until,
+    upwatch_env,
+)
 from upwatch.cli.main import app as cli
-from upwatch.core.scopes import Role
-
-WAIT_SECONDS = 60.0
-STOP_SECONDS = 40.0
 
 
 class Target:
@@ -70,89 +69,32 @@ def target() -> Iterator[Target]:
     server.close()
 
 
-def _until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def _start_workers(database_url: str, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "UPWATCH_DATABASE_URL": database_url,
-        "UPWATCH_SECRET_KEY": INSTANCE_KEY,
-        "UPWATCH_DATA_DIR": str(data_dir),
-        "UPWATCH_LOG_FORMAT": "json",
-    }
-    with log.open("wb") as output:
-        # Its own session, so that a hung worker can be killed with its children.
-        return subprocess.Popen(
-            [sys.executable, "-m", "upwatch", "worker", "--processes", "2"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _stopped(process: subprocess.Popen[bytes]) -> int:
-    process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        raise AssertionError("the workers did not stop within 40 s of SIGTERM") from None
-
-
 def test_two_worker_processes_share_the_monitors_and_hear_every_change(
     postgres_url: str, make_settings: SettingsFactory, target: Target, tmp_path: Path
 ) -> None:
-    settings = make_settings(
-        database_url=postgres_url,
-        secret_key=INSTANCE_KEY,
-        min_interval_seconds=1,
-        run_checks=False,  # the API process: the workers run the checks
-    )
     seed = Seeder(postgres_url)
-    tenant = seed.tenant()
-    owner = seed.person(tenant.organization_id, Role.OWNER)
     log = tmp_path / "workers.log"
-    with (
-        serving(create_app(settings)) as base_url,
-        httpx.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {owner.token}"}, timeout=30
-        ) as api,
-    ):
-
-        def create(path: str) -> str:
-            body = {"name": path, "kind": "http", "target": target.url(path), "interval_seconds": 1}
-            response = api.post("/api/v1/monitors", json=body)
-            assert response.status_code == 201, response.text
-            return str(response.json()["id"])
-
+    with api_beside_workers(make_settings, postgres_url) as api:
         paths = [f"/m{index}" for index in range(6)]
-        ids = {path: create(path) for path in paths}
-        workers = _start_workers(postgres_url, tmp_path / "data", log)
+        ids = {path: _create_monitor(api, target, path) for path in paths}
+        workers = start_workers(upwatch_env(postgres_url, tmp_path / "data"), log)
         try:
-            _until(lambda: all(target.hits[path] >= 3 for path in paths), "every monitor")
+            until(lambda: all(target.hits[path] >= 3 for path in paths), "every monitor")
 
             paused = api.post(f"/api/v1/monitors/{ids['/m0']}/pause")
             assert paused.status_code == 200, paused.text
             at_pause = dict(target.hits)
-            _until(
+            until(
                 lambda: all(target.hits[path] >= at_pause[path] + 3 for path in paths[1:]),
                 "three more checks of the active monitors",
             )
             # One check may have been under way when the pause committed; no more.
             assert target.hits["/m0"] <= at_pause["/m0"] + 1
 
-            create("/new")
-            _until(lambda: target.hits["/new"] >= 2, "the monitor created while running")
+            _create_monitor(api, target, "/new")
+            until(lambda: target.hits["/new"] >= 2, "the monitor created while running")
         finally:
-            code = _stopped(workers)
+            code = stopped(workers)
     output = log.read_text()
     assert code == 0, output
     assert output.count('"worker.stopped"') == 2, output
@@ -174,6 +116,13 @@ def test_two_worker_processes_share_the_monitors_and_hear_every_change(
     assert doubled == []
 
 
+def _create_monitor(api: httpx.Client, target: Target, path: str, interval: int = 1) -> str:
+    body = {"name": path, "kind": "http", "target": target.url(path), "interval_seconds": interval}
+    response = api.post("/api/v1/monitors", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 def test_the_worker_refuses_sqlite_and_says_what_it_needs(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["worker"], env={"UPWATCH_DATA_DIR": str(tmp_path)}, catch_exceptions=False
@@ -188,14 +137,14 @@ def test_workers_stop_by_themselves_when_their_supervisor_is_killed(
     """A supervisor killed with SIGKILL cannot stop its workers: they notice and stop, rather
     than go on checking unsupervised (and twice, once a new supervisor starts)."""
     log = tmp_path / "workers.log"
-    workers = _start_workers(postgres_url, tmp_path / "data", log)
+    workers = start_workers(upwatch_env(postgres_url, tmp_path / "data"), log)
     try:
-        _until(lambda: log.read_text().count('"worker.started"') == 2, "both workers")
-        children = _children(workers.pid)
-        assert len(children) == 2
+        until(lambda: log.read_text().count('"worker.started"') == 2, "both workers")
+        orphans = children(workers.pid)
+        assert len(orphans) == 2
         workers.kill()
         workers.wait()
-        _until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), "exits")
+        until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in orphans), "exits")
     finally:
         if workers.poll() is None:
             os.killpg(workers.pid, signal.SIGKILL)
@@ -206,26 +155,62 @@ def test_workers_stop_by_themselves_when_their_supervisor_is_killed(
 
 def test_the_supervisor_restarts_a_worker_that_dies(postgres_url: str, tmp_path: Path) -> None:
     log = tmp_path / "workers.log"
-    workers = _start_workers(postgres_url, tmp_path / "data", log)
+    workers = start_workers(upwatch_env(postgres_url, tmp_path / "data"), log)
     try:
-        _until(lambda: log.read_text().count('"worker.started"') == 2, "both workers")
-        victim = _children(workers.pid)[0]
+        until(lambda: log.read_text().count('"worker.started"') == 2, "both workers")
+        victim = children(workers.pid)[0]
         os.kill(victim, signal.SIGKILL)
-        _until(lambda: log.read_text().count('"worker.started"') == 3, "the replacement")
-        replacement = _children(workers.pid)
+        until(lambda: log.read_text().count('"worker.started"') == 3, "the replacement")
+        replacement = children(workers.pid)
         assert len(replacement) == 2
         assert victim not in replacement
     finally:
-        code = _stopped(workers)
+        code = stopped(workers)
     output = log.read_text()
     assert code == 0, output
     assert output.count('"worker.child_exited"') == 1, output
     assert output.count('"worker.stopped"') == 2, output  # the killed one never said so
 
 
-def _children(pid: int) -> list[int]:
-    return [
-        int(child)
-        for task in Path(f"/proc/{pid}/task").iterdir()
-        for child in (task / "children").read_text().split()
-    ]
+RESUME_INTERVAL = 3
+
+
+def test_a_killed_worker_is_replaced_at_once_and_its_monitors_miss_at_most_one_slot(
+    postgres_url: str, make_settings: SettingsFactory, target: Target, tmp_path: Path
+) -> None:
+    """kill -9 of a worker: the supervisor starts its replacement at once, so each of its
+    monitors is checked again by its next slot or the one after (a replacement that first
+    spent seconds starting an interpreter left its monitors unchecked for several slots)."""
+    seed = Seeder(postgres_url)
+    log = tmp_path / "workers.log"
+    paths = [f"/r{index}" for index in range(6)]
+    with api_beside_workers(make_settings, postgres_url) as api:
+        for path in paths:
+            _create_monitor(api, target, path, interval=RESUME_INTERVAL)
+        workers = start_workers(upwatch_env(postgres_url, tmp_path / "data"), log)
+        try:
+            until(lambda: all(target.hits[path] >= 2 for path in paths), "every monitor")
+            victim = children(workers.pid)[0]
+            os.kill(victim, signal.SIGKILL)
+            at_kill = dict(target.hits)
+            until(
+                lambda: all(target.hits[path] >= at_kill[path] + 2 for path in paths),
+                "two more checks of every monitor",
+            )
+            assert victim not in children(workers.pid)
+        finally:
+            code = stopped(workers)
+    output = log.read_text()
+    assert code == 0, output
+    assert output.count('"worker.child_exited"') == 1, output
+    slots = seed.rows(
+        "SELECT m.name, r.scheduled_at FROM check_results r JOIN monitors m ON m.id = r.monitor_id "
+        "ORDER BY m.name, r.scheduled_at"
+    )
+    widest: dict[str, float] = {}
+    for earlier, later in itertools.pairwise(slots):
+        if earlier[0] == later[0]:
+            gap = (later[1] - earlier[1]).total_seconds()
+            widest[later[0]] = max(gap, widest.get(later[0], 0.0))
+    missed = {name: gap for name, gap in widest.items() if gap > 2 * RESUME_INTERVAL + 0.5}
+    assert missed == {}, f"monitors that missed more than one slot: {missed}"

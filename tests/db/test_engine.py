@@ -10,6 +10,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.conftest import SettingsFactory
+from upwatch.api.app import create_app
 from upwatch.db.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
     Database,
@@ -66,6 +68,26 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_enforced(tmp_path: Path
         busy = (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one()
     await database.dispose()
     assert (journal, foreign_keys, busy) == ("wal", 1, SQLITE_BUSY_TIMEOUT_MS)
+
+
+async def _synchronous(database: Database) -> int:
+    async with database.write_engine.connect() as connection:
+        return int((await connection.execute(text("PRAGMA synchronous"))).scalar_one())
+
+
+async def test_sqlite_syncs_every_commit_when_the_operator_asks_for_power_loss_durability(
+    make_settings: SettingsFactory,
+) -> None:
+    """`UPWATCH_SQLITE_SYNCHRONOUS=full`: FULL (2) syncs the WAL at each commit, so what was
+    acknowledged survives a power loss or an OS crash; the default, NORMAL (1), syncs at
+    checkpoints only."""
+    durable = create_app(make_settings(sqlite_synchronous="full")).state.upwatch.database
+    default = create_app(make_settings()).state.upwatch.database
+    try:
+        assert (await _synchronous(durable), await _synchronous(default)) == (2, 1)
+    finally:
+        await durable.dispose()
+        await default.dispose()
 
 
 async def test_ping_succeeds_on_a_reachable_database(database: Database) -> None:

@@ -210,6 +210,23 @@ async def test_after_a_restart_missed_slots_are_skipped_at_each_monitors_phase(
     assert sorted(harness.started(*monitors)) == sorted(slots.items())
 
 
+async def test_a_slot_missed_by_a_moment_is_run_late_rather_than_skipped(
+    harness: Harness,
+) -> None:
+    """A worker killed and replaced at once reloads a slot that passed while it was gone:
+    that slot is checked now, not lost; one missed by longer is skipped as after a stop."""
+    just_missed, long_missed = snapshot(interval_seconds=60), snapshot(interval_seconds=60)
+    moment_ago, minute_ago = NOW - seconds(1), NOW - seconds(10)
+
+    assert harness.scheduler.place(just_missed, moment_ago) == moment_ago
+    skipped_to = harness.scheduler.place(long_missed, minute_ago)
+    await harness.reach(NOW)
+
+    assert harness.started(just_missed, long_missed) == [(just_missed.id, moment_ago)]
+    assert skipped_to == minute_ago + seconds(60)
+    assert harness.scheduler.slot_of(just_missed.id) == moment_ago + seconds(60)
+
+
 async def test_an_overloaded_scheduler_skips_slots_instead_of_queueing_them() -> None:
     """Past `max_in_flight` unfinished checks a due slot is skipped (and counted); the
     monitor keeps its next slot, where it goes first, so the same ones are not always

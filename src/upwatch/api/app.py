@@ -48,7 +48,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     redis = redis_client(settings)
     instance_key = resolve_secret_key(settings)
     clock = clock or SystemClock()
-    database = Database(settings.effective_database_url)
+    database = Database(
+        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     bus = event_bus(redis, instance_key)
     monitor_secrets = SecretStore(SecretBox(instance_key, "monitor-secrets"))
     metrics = HttpMetrics()

@@ -66,7 +66,9 @@ def run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T
     """Run `work` against the configured database; a refusal exits 1 with its message."""
 
     async def main() -> T:
-        database = Database(settings.effective_database_url)
+        database = Database(
+            settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
         try:
             return await work(database)
         finally:

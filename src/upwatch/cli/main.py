@@ -167,7 +167,7 @@ def worker(
     elif processes == 1:
         workers.run_shard_until_signalled(settings, Shard(0, 1), supervised=False)
     else:
-        raise typer.Exit(workers.Supervisor(processes).run())
+        raise typer.Exit(workers.Supervisor(settings, processes).run())
 
 
 def announce_first_run(settings: Settings) -> None:

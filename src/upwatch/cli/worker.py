@@ -4,20 +4,22 @@ The API (`upwatch serve` with checks off) and N worker processes share one Postg
 worker schedules the monitors of its shard (id % N), so no monitor is checked twice and each
 result, incident and alert is made by one process. Workers hear of monitor changes through
 PostgreSQL notifications (`engine.changes`); heartbeats stay with the API processes, which
-receive the pings. The parent process only supervises: it restarts a worker that dies and, on
-SIGTERM or SIGINT, stops them all (each drains its running checks and writes every result).
+receive the pings. The parent process only supervises: it forks the workers, restarts one
+that dies at once and, on SIGTERM or SIGINT, stops them all (each drains its running checks
+and writes every result).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import signal
-import subprocess
 import sys
 import time
 from types import FrameType
+from typing import NoReturn
 
 from upwatch.api.app import event_bus, redis_client
 from upwatch.core.clock import SystemClock
@@ -35,6 +37,8 @@ from upwatch.settings import Settings
 # A worker drains its checks for up to engine.DRAIN_SECONDS and then writes what it holds;
 # past this, the supervisor kills it (and says so).
 CHILD_STOP_SECONDS = 25.0
+# A worker that dies within this long of its start is restarted only once this long has
+# passed (a crash loop, not a burst of forks); one that ran longer is restarted at once.
 RESTART_SECONDS = 1.0
 LISTEN_WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.2
@@ -47,7 +51,9 @@ async def run_shard(settings: Settings, shard: Shard, stop: asyncio.Event) -> No
     redis = redis_client(settings)
     instance_key = resolve_secret_key(settings)
     bus = event_bus(redis, instance_key)
-    database = Database(settings.effective_database_url)
+    database = Database(
+        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     store = SecretStore(SecretBox(instance_key, "monitor-secrets"))
     engine = Engine(database, settings, store, bus, SystemClock(), shard=shard)
     listener = ChangeListener(settings.effective_database_url, engine.refresh, engine.resync)
@@ -104,11 +110,19 @@ async def _stop_when_orphaned(stop: asyncio.Event) -> None:
 
 
 class Supervisor:
-    """Runs `count` worker processes, restarts any that dies, stops them all on a signal."""
+    """Runs `count` worker processes, restarts any that dies, stops them all on a signal.
 
-    def __init__(self, count: int) -> None:
+    Workers are forked from this process, which has already imported everything they run:
+    a replacement starts checking as soon as it has connected and loaded its shard (well
+    under a second), where a fresh interpreter spent seconds importing first (about 5 s on
+    a busy machine, and its monitors missed their slots meanwhile).
+    """
+
+    def __init__(self, settings: Settings, count: int) -> None:
+        self._settings = settings
         self._count = count
-        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._children: dict[int, int] = {}  # shard index -> pid
+        self._started: dict[int, float] = {}
         self._stopping = False
 
     def run(self) -> int:
@@ -118,41 +132,82 @@ class Supervisor:
             self._spawn(index)
         log.info("worker.supervising", processes=self._count, pid=os.getpid())
         while not self._stopping:
-            for index, child in list(self._children.items()):
-                code = child.poll()
-                if code is not None and not self._stopping:
-                    log.error("worker.child_exited", shard=f"{index}/{self._count}", code=code)
-                    time.sleep(RESTART_SECONDS)
-                    self._spawn(index)
+            for index in self._exited():
+                self._restart(index)
             time.sleep(POLL_SECONDS)
         return self._stop_children()
 
     def _on_signal(self, _signum: int, _frame: FrameType | None) -> None:
         self._stopping = True
 
+    def _exited(self) -> list[int]:
+        """The shards whose process has exited (reaped, and logged with its exit code)."""
+        exited = []
+        for index, pid in list(self._children.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                log.error("worker.child_exited", shard=f"{index}/{self._count}", code=code)
+                del self._children[index]
+                exited.append(index)
+        return exited
+
+    def _restart(self, index: int) -> None:
+        # At once, unless it died within a second of starting: a worker that cannot start
+        # (a bad setting, a database refusing it) is retried once a second, not in a loop.
+        lived = time.monotonic() - self._started[index]
+        if lived < RESTART_SECONDS:
+            time.sleep(RESTART_SECONDS - lived)
+        if not self._stopping:
+            self._spawn(index)
+
     def _spawn(self, index: int) -> None:
-        command = [sys.executable, "-m", "upwatch", "worker", "--shard", f"{index}/{self._count}"]
-        self._children[index] = subprocess.Popen(command)  # noqa: S603 - our own command
+        sys.stdout.flush()  # or the child would write this process's buffered output again
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            self._become_worker(index)
+        self._children[index] = pid
+        self._started[index] = time.monotonic()
+
+    def _become_worker(self, index: int) -> NoReturn:
+        code = 1
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the worker's loop handles them
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            shard = Shard(index, self._count)
+            run_shard_until_signalled(self._settings, shard, supervised=True)
+            code = 0
+        except Exception:  # logged; `finally` keeps a forked child from returning to the CLI
+            log.exception("worker.crashed", shard=f"{index}/{self._count}")
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
 
     def _stop_children(self) -> int:
-        for child in self._children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        for pid in self._children.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + CHILD_STOP_SECONDS
         worst = 0
-        for index, child in self._children.items():
-            code = self._wait(child, deadline)
+        for index, pid in self._children.items():
+            code = self._wait(pid, deadline)
             if code is None:
-                log.error("worker.stop_timed_out", shard=f"{index}/{self._count}", pid=child.pid)
-                child.kill()
-                code = child.wait()
+                log.error("worker.stop_timed_out", shard=f"{index}/{self._count}", pid=pid)
+                os.kill(pid, signal.SIGKILL)
+                code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
             worst = worst or code
         log.info("worker.all_stopped", processes=self._count)
         return worst
 
     @staticmethod
-    def _wait(child: subprocess.Popen[bytes], deadline: float) -> int | None:
-        try:
-            return child.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            return None
+    def _wait(pid: int, deadline: float) -> int | None:
+        """The exit code of `pid` once it exits, or None if it is still running at `deadline`."""
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(POLL_SECONDS)

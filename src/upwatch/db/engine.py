@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from upwatch.settings import SqliteSynchronous
+
 # A writer queues on SQLite's single write lock for up to this long before failing: long
 # enough to ride out a burst of group commits on a loaded machine.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -45,13 +47,17 @@ def create_engine(
     echo: bool = False,
     immediate: bool = False,
     idle_ping_seconds: float = IDLE_PING_SECONDS,
+    sqlite_synchronous: SqliteSynchronous = "normal",
 ) -> AsyncEngine:
     """The async engine for `url`. `immediate` (SQLite only): transactions take the write lock
-    when they begin, for units of work that will write. `idle_ping_seconds` (PostgreSQL): see
+    when they begin, for units of work that will write. `sqlite_synchronous`: SQLite's
+    `PRAGMA synchronous` (the setting of that name). `idle_ping_seconds` (PostgreSQL): see
     `_ping_idle_connections`."""
     url = normalize_database_url(url)
     if is_sqlite(url):
-        return _create_sqlite_engine(url, echo=echo, immediate=immediate)
+        return _create_sqlite_engine(
+            url, echo=echo, immediate=immediate, synchronous=sqlite_synchronous
+        )
     engine = create_async_engine(url, echo=echo)
     _ping_idle_connections(engine, idle_ping_seconds)
     return engine
@@ -83,7 +89,9 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
             raise DisconnectionError("a pooled connection did not answer its ping") from exc
 
 
-def _create_sqlite_engine(url: str, *, echo: bool, immediate: bool) -> AsyncEngine:
+def _create_sqlite_engine(
+    url: str, *, echo: bool, immediate: bool, synchronous: SqliteSynchronous
+) -> AsyncEngine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -94,11 +102,14 @@ def _create_sqlite_engine(url: str, *, echo: bool, immediate: bool) -> AsyncEngi
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets readers proceed while the writer commits; foreign keys are off by default in
         # SQLite; the busy timeout makes a second writer wait instead of failing at once.
+        # FULL syncs the log at each commit, so an acknowledged write survives a power loss
+        # (one sync per group commit of the writers); NORMAL, the default, only at
+        # checkpoints: FULL cost about a quarter of the ping rate here (docs/benchmarks.md).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.close()
         # We issue BEGIN ourselves (below) instead of letting the driver do it lazily.
         dbapi_connection.isolation_level = None
@@ -120,11 +131,15 @@ class Database:
     same on PostgreSQL; on SQLite the writer's transactions begin IMMEDIATE.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, sqlite_synchronous: SqliteSynchronous = "normal"
+    ) -> None:
         self.url = normalize_database_url(url)
-        self.engine = create_engine(self.url, echo=echo)
+        self.engine = create_engine(self.url, echo=echo, sqlite_synchronous=sqlite_synchronous)
         self.write_engine = (
-            create_engine(self.url, echo=echo, immediate=True)
+            create_engine(
+                self.url, echo=echo, immediate=True, sqlite_synchronous=sqlite_synchronous
+            )
             if is_sqlite(self.url)
             else self.engine
         )

@@ -6,7 +6,8 @@ Pure functions of time; the scheduler applies them.
   interval spread evenly instead of all firing at :00.
 - Fixed rate: the next slot is the previous slot plus the interval, whatever the check took.
 - After a restart (or a pause), missed slots are skipped: the next slot is the first one of
-  the monitor's phase that is not in the past, so nothing bursts.
+  the monitor's phase that is not in the past, so nothing bursts. (The scheduler still runs
+  a slot missed by a moment, `scheduler.CATCH_UP_SECONDS`: a worker replaced at once.)
 """
 
 from __future__ import annotations

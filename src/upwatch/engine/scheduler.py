@@ -9,7 +9,7 @@ import heapq
 import itertools
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from upwatch.core.clock import Clock
 from upwatch.core.waiting import wait_for_event
@@ -20,6 +20,10 @@ from upwatch.engine.snapshot import MonitorSnapshot
 # lockstep (the phase already spreads them; this breaks exact ties).
 JITTER_SECONDS = 0.05
 IDLE_WAKE_SECONDS = 1.0
+# A slot missed by at most this much is run at once, late, rather than skipped: a worker
+# killed and replaced by its supervisor (well under a second) then misses no slot. Slots
+# missed while stopped for longer are skipped, so that nothing bursts after a restart.
+CATCH_UP_SECONDS = 2.0
 
 Launch = Callable[[MonitorSnapshot, datetime], Awaitable[None]]
 
@@ -59,8 +63,8 @@ class Scheduler:
         now = self._clock.now()
         if persisted_next is None:
             slot = schedule.first_slot(snapshot.public_id, snapshot.interval_seconds, now)
-        elif persisted_next >= now:
-            slot = persisted_next
+        elif persisted_next >= now - timedelta(seconds=CATCH_UP_SECONDS):
+            slot = persisted_next  # due, or missed by a moment: run now (late)
         else:  # missed while stopped or paused: the next slot of its phase, no burst
             slot = schedule.next_slot(persisted_next, snapshot.interval_seconds, now)
         self._snapshots[snapshot.id] = snapshot
