@@ -108,6 +108,24 @@ class Settings(BaseSettings):
         ge=1,
         description="Most active (unrevoked) tokens an organization may have. Unset: no limit.",
     )
+    streams_per_token: int = Field(
+        20,
+        ge=1,
+        description="Most live event streams (SSE and WebSocket) one token (or dashboard "
+        "user) may hold open in one server process; then 429 `TOO_MANY_STREAMS`.",
+    )
+    streams_per_organization: int = Field(
+        100,
+        ge=1,
+        description="Most live event streams one organization may hold open in one server "
+        "process; then 429 `TOO_MANY_STREAMS`.",
+    )
+    max_streams: int = Field(
+        500,
+        ge=1,
+        description="Most live event streams one server process holds open in all; then 429 "
+        "`TOO_MANY_STREAMS`. Keep it below `UPWATCH_MAX_CONNECTIONS`.",
+    )
     admin_email: str = Field(
         "admin@example.com",
         pattern=r"^[^@\s]+@[^@\s]+$",

@@ -30,6 +30,7 @@ from upwatch.engine.dispatcher import Dispatcher
 from upwatch.engine.engine import Engine
 from upwatch.events import EventBus, MemoryEventBus
 from upwatch.events.redis_bus import RedisEventBus
+from upwatch.events.streams import StreamCaps, StreamLimits
 from upwatch.heartbeats.credentials import PingCredentials
 from upwatch.logs import configure_logging
 from upwatch.monitors.secrets import SecretStore
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         channel_vault=channel_vault,
         webhook_secret_box=webhook_secret_box,
         dispatcher=dispatcher,
+        streams=StreamCaps(stream_limits(settings)),
         redis=redis,
     )
 
@@ -138,6 +140,14 @@ def redis_client(settings: Settings) -> Redis | None:
         settings.redis_url.get_secret_value(),
         socket_connect_timeout=2,
         socket_timeout=5,
+    )
+
+
+def stream_limits(settings: Settings) -> StreamLimits:
+    return StreamLimits(
+        per_token=settings.streams_per_token,
+        per_organization=settings.streams_per_organization,
+        total=settings.max_streams,
     )
 
 

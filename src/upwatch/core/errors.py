@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     RATE_LIMITED = "RATE_LIMITED"
+    TOO_MANY_STREAMS = "TOO_MANY_STREAMS"
     TOKEN_SCOPE_INSUFFICIENT = "TOKEN_SCOPE_INSUFFICIENT"
     CSRF_TOKEN_INVALID = "CSRF_TOKEN_INVALID"
     SOLE_OWNER = "SOLE_OWNER"
@@ -54,6 +55,9 @@ CATALOG: dict[ErrorCode, CodeInfo] = {
         HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The request body is too large."
     ),
     ErrorCode.RATE_LIMITED: CodeInfo(HTTPStatus.TOO_MANY_REQUESTS, "Too many requests."),
+    ErrorCode.TOO_MANY_STREAMS: CodeInfo(
+        HTTPStatus.TOO_MANY_REQUESTS, "Too many live event streams are open."
+    ),
     ErrorCode.TOKEN_SCOPE_INSUFFICIENT: CodeInfo(
         HTTPStatus.FORBIDDEN, "The token lacks the scope this request needs."
     ),
