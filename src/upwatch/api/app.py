@@ -23,6 +23,7 @@ from upwatch.api.openapi import install_openapi
 from upwatch.api.ping_path import PingFastPath
 from upwatch.api.routes import ROUTERS
 from upwatch.api.state import AppState
+from upwatch.api.timeouts import BodyTimeoutMiddleware
 from upwatch.core.clock import Clock, SystemClock
 from upwatch.crypto import SecretBox, resolve_secret_key
 from upwatch.db.engine import Database
@@ -121,6 +122,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(PingFastPath)  # innermost: just before FastAPI's own routing
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyTimeoutMiddleware,
+        idle_seconds=settings.body_idle_timeout_seconds,
+        total_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
     return app
 

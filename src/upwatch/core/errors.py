@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     CONFLICT = "CONFLICT"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
     RATE_LIMITED = "RATE_LIMITED"
     TOO_MANY_STREAMS = "TOO_MANY_STREAMS"
     TOKEN_SCOPE_INSUFFICIENT = "TOKEN_SCOPE_INSUFFICIENT"
@@ -53,6 +54,9 @@ CATALOG: dict[ErrorCode, CodeInfo] = {
     ErrorCode.CONFLICT: CodeInfo(HTTPStatus.CONFLICT, "The request conflicts with current state."),
     ErrorCode.PAYLOAD_TOO_LARGE: CodeInfo(
         HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The request body is too large."
+    ),
+    ErrorCode.REQUEST_TIMEOUT: CodeInfo(
+        HTTPStatus.REQUEST_TIMEOUT, "The request body did not arrive in time."
     ),
     ErrorCode.RATE_LIMITED: CodeInfo(HTTPStatus.TOO_MANY_REQUESTS, "Too many requests."),
     ErrorCode.TOO_MANY_STREAMS: CodeInfo(
