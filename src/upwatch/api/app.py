@@ -77,6 +77,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         redis=redis,
     )
 
+    metrics.watch_streams(lambda: state.streams.open_streams, lambda: state.bus.subscriber_count)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if isinstance(bus, RedisEventBus):
