@@ -184,3 +184,11 @@ def test_the_streams_benchmark_sees_every_stream_it_closed_let_go(backend: str) 
     assert len(figures["rss_open_mb"]) == len(figures["rss_closed_mb"]) == 2  # type: ignore[arg-type]
     assert figures["stopped_gracefully"] is True
     assert figures["server_log_problems"] == 0
+
+
+def test_the_streams_benchmark_looks_inside_a_server_in_its_own_process() -> None:
+    figures = _run("streams.py", "--in-process", "--streams", "5", "--rounds", "1", "--settle", "0")
+    assert figures["open_errors"] == 0
+    assert figures["subscribers_after"] == [0]
+    assert isinstance(figures["blocks_delta"], int)
+    assert isinstance(figures["rss_trimmed_mb"], float)
