@@ -192,3 +192,21 @@ def test_streams_still_open_when_the_server_stops_give_their_places_back(
 
         assert state.streams.open_streams == 0
         assert state.bus.subscriber_count == 0
+
+
+def test_a_websocket_closed_for_a_bad_subscribe_message_gives_its_place_back(
+    serve_capped: Serve,
+) -> None:
+    served = serve_capped(streams_per_token=1)
+    tenant = served.seed.tenant()
+    url = served.base_url.replace("http://", "ws://") + f"/api/v1/ws?token={tenant.owner.token}"
+
+    with connect(url, open_timeout=READ_SECONDS) as ws:
+        ws.send("not json at all")
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=READ_SECONDS)
+
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400
+    eventually(lambda: admitted_again(served.base_url, tenant.owner.token), "a stream after it")
+    eventually(lambda: served.state.bus.subscriber_count == 0, "every subscriber removed")
