@@ -57,6 +57,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/checks.py --monitors 100000 --interval 60 --duration 120
 	$(BIN)/python bench/api.py --monitors 100000 --history-monitors 2000 --days 30
 	$(BIN)/python bench/storage.py
+	$(BIN)/python bench/streams.py
 	@if [ -n "$$BENCH_DATABASE_URL" ]; then \
 		$(BIN)/python bench/idle.py --database-url "$$BENCH_DATABASE_URL" && \
 		$(BIN)/python bench/deadlines.py --database-url "$$BENCH_DATABASE_URL" && \

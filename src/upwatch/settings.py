@@ -118,6 +118,52 @@ class Settings(BaseSettings):
         ge=1,
         description="Most active (unrevoked) tokens an organization may have. Unset: no limit.",
     )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest time a client may take to send a request's line and headers "
+        "(counted from the connection or the request's first byte); then the connection is "
+        "closed.",
+    )
+    body_idle_timeout_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="Longest pause while a request body is being received; then 408 "
+        "`REQUEST_TIMEOUT` and the connection is closed.",
+    )
+    body_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Longest time to receive a whole request body, however steadily it "
+        "trickles; then 408 `REQUEST_TIMEOUT`.",
+    )
+    keep_alive_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long an idle keep-alive connection is kept open."
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Most HTTP connections one server process holds; a request on a "
+        "connection beyond it gets 503 `SERVICE_UNAVAILABLE`.",
+    )
+    streams_per_token: int = Field(
+        20,
+        ge=1,
+        description="Most live event streams (SSE and WebSocket) one token (or dashboard "
+        "user) may hold open in one server process; then 429 `TOO_MANY_STREAMS`.",
+    )
+    streams_per_organization: int = Field(
+        100,
+        ge=1,
+        description="Most live event streams one organization may hold open in one server "
+        "process; then 429 `TOO_MANY_STREAMS`.",
+    )
+    max_streams: int = Field(
+        500,
+        ge=1,
+        description="Most live event streams one server process holds open in all; then 429 "
+        "`TOO_MANY_STREAMS`. Keep it below `UPWATCH_MAX_CONNECTIONS`.",
+    )
     admin_email: str = Field(
         "admin@example.com",
         pattern=r"^[^@\s]+@[^@\s]+$",

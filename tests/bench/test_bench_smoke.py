@@ -196,3 +196,24 @@ def test_the_storage_benchmark_measures_what_its_checks_wrote(backend: str) -> N
     assert figures["projected_results_rows"] == 10_000 * 1440 * 30
     assert isinstance(figures["projected_bytes"], int)
     assert figures["projected_bytes"] > 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_streams_benchmark_sees_every_stream_it_closed_let_go(backend: str) -> None:
+    args = ["--streams", "5", "--rounds", "2", "--settle", "0", *_database_args(backend)]
+    figures = _run("streams.py", *args)
+    assert figures["backend"] == backend
+    assert figures["open_errors"] == 0
+    assert figures["streams_open_after"] == [0, 0]
+    assert figures["subscribers_after"] == [0, 0]
+    assert len(figures["rss_open_mb"]) == len(figures["rss_closed_mb"]) == 2  # type: ignore[arg-type]
+    assert figures["stopped_gracefully"] is True
+    assert figures["server_log_problems"] == 0
+
+
+def test_the_streams_benchmark_looks_inside_a_server_in_its_own_process() -> None:
+    figures = _run("streams.py", "--in-process", "--streams", "5", "--rounds", "1", "--settle", "0")
+    assert figures["open_errors"] == 0
+    assert figures["subscribers_after"] == [0]
+    assert isinstance(figures["blocks_delta"], int)
+    assert isinstance(figures["rss_trimmed_mb"], float)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import _require_postgres
@@ -155,3 +157,47 @@ def test_serve_with_several_processes_refuses_to_run_the_checks_in_each(tmp_path
     )
     assert result.exit_code == 2
     assert "needs --no-checks" in result.output
+
+
+def _closed_by_server(url: str, sent: bytes) -> bool:
+    """Send `sent` (an unfinished request) and wait, bounded, for the server to hang up."""
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=15) as sock:
+        sock.sendall(sent)
+        try:
+            return sock.recv(4096) == b""
+        except TimeoutError:
+            return False
+        except ConnectionResetError:
+            return True
+
+
+@pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "two-processes"])
+def test_serve_hangs_up_on_a_client_whose_headers_never_finish(
+    tmp_path: Path, postgres_databases: PostgresDatabases | None, processes: int
+) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "UPWATCH_PORT": str(port),
+        "UPWATCH_DATA_DIR": str(tmp_path / "data"),
+        "UPWATCH_HEADER_TIMEOUT_SECONDS": "0.5",
+    }
+    command = [sys.executable, "-m", "upwatch", "serve"]
+    name = None
+    if processes > 1:  # each process of `--workers` must get the limits too
+        databases = _require_postgres(postgres_databases)
+        name, env["UPWATCH_DATABASE_URL"] = databases.migrated()
+        command += ["--workers", str(processes), "--no-checks"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(url)
+        hung_up = [_closed_by_server(url, b"GET /health/li") for _ in range(2 * processes)]
+    finally:
+        _stop(process)
+        if name is not None:
+            databases.drop(name)
+    assert hung_up == [True] * 2 * processes

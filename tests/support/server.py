@@ -12,6 +12,9 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from upwatch.api.serving import serve_options
+from upwatch.settings import Settings
+
 START_TIMEOUT_SECONDS = 15
 
 
@@ -24,6 +27,7 @@ def serving(app: FastAPI) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    settings: Settings = app.state.upwatch.settings
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -31,6 +35,7 @@ def serving(app: FastAPI) -> Iterator[str]:
         lifespan="on",
         loop="asyncio",
         timeout_graceful_shutdown=3,  # open event streams must not hold the test up
+        **serve_options(settings),  # the limits `upwatch serve` sets (header timeout...)
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(

@@ -23,6 +23,7 @@ from upwatch.api.openapi import install_openapi
 from upwatch.api.ping_path import PingFastPath
 from upwatch.api.routes import ROUTERS
 from upwatch.api.state import AppState
+from upwatch.api.timeouts import BodyTimeoutMiddleware
 from upwatch.core.clock import Clock, SystemClock
 from upwatch.crypto import SecretBox, resolve_secret_key
 from upwatch.db.engine import Database
@@ -30,6 +31,7 @@ from upwatch.engine.dispatcher import Dispatcher
 from upwatch.engine.engine import Engine
 from upwatch.events import EventBus, MemoryEventBus
 from upwatch.events.redis_bus import RedisEventBus
+from upwatch.events.streams import StreamCaps, StreamLimits
 from upwatch.heartbeats.credentials import PingCredentials
 from upwatch.logs import configure_logging
 from upwatch.monitors.secrets import SecretStore
@@ -73,8 +75,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         channel_vault=channel_vault,
         webhook_secret_box=webhook_secret_box,
         dispatcher=dispatcher,
+        streams=StreamCaps(stream_limits(settings)),
         redis=redis,
     )
+
+    metrics.watch_streams(lambda: state.streams.open_streams, lambda: state.bus.subscriber_count)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -121,6 +126,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(PingFastPath)  # innermost: just before FastAPI's own routing
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyTimeoutMiddleware,
+        idle_seconds=settings.body_idle_timeout_seconds,
+        total_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
     return app
 
@@ -140,6 +150,14 @@ def redis_client(settings: Settings) -> Redis | None:
         settings.redis_url.get_secret_value(),
         socket_connect_timeout=2,
         socket_timeout=5,
+    )
+
+
+def stream_limits(settings: Settings) -> StreamLimits:
+    return StreamLimits(
+        per_token=settings.streams_per_token,
+        per_organization=settings.streams_per_organization,
+        total=settings.max_streams,
     )
 
 

@@ -5,6 +5,8 @@ Each app owns its registry, so two apps in one process (tests, several workers) 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     GC_COLLECTOR,
@@ -12,6 +14,7 @@ from prometheus_client import (
     PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -40,6 +43,21 @@ class HttpMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+    def watch_streams(
+        self, open_streams: Callable[[], int], subscribers: Callable[[], int]
+    ) -> None:
+        """Gauges read at scrape time: what live streams hold, so a leak would show."""
+        Gauge(
+            "upwatch_event_streams_open",
+            "Live event streams (SSE and WebSocket) open in this process.",
+            registry=self.registry,
+        ).set_function(open_streams)
+        Gauge(
+            "upwatch_event_subscribers",
+            "Subscribers of this process's event bus (one per open stream).",
+            registry=self.registry,
+        ).set_function(subscribers)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

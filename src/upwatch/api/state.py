@@ -14,6 +14,7 @@ from upwatch.db.engine import Database
 from upwatch.engine.dispatcher import Dispatcher
 from upwatch.engine.engine import Engine
 from upwatch.events import EventBus
+from upwatch.events.streams import StreamCaps
 from upwatch.heartbeats.credentials import PingCredentials
 from upwatch.monitors.secrets import SecretStore
 from upwatch.notify.vault import ChannelVault
@@ -37,6 +38,7 @@ class AppState:
     channel_vault: ChannelVault
     webhook_secret_box: SecretBox  # the organizations' webhook signing secrets
     dispatcher: Dispatcher
+    streams: StreamCaps  # open SSE and WebSocket streams under their caps
     redis: Redis | None = None
 
 

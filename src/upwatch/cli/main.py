@@ -83,6 +83,7 @@ def serve(
     import uvicorn  # noqa: PLC0415 - heavy; only this command needs it
 
     from upwatch.api.app import create_app  # noqa: PLC0415
+    from upwatch.api.serving import serve_options  # noqa: PLC0415
     from upwatch.db import migrate as migrations  # noqa: PLC0415
     from upwatch.db.engine import is_sqlite  # noqa: PLC0415
     from upwatch.logs import configure_logging, get_logger  # noqa: PLC0415
@@ -128,7 +129,7 @@ def serve(
         server_header=False,
         timeout_graceful_shutdown=10,  # event streams stay open; do not wait for them forever
         loop="uvloop",
-        http="httptools",
+        **serve_options(settings),  # httptools, bounded for slow clients
     )
 
 

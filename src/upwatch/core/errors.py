@@ -19,7 +19,9 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     CONFLICT = "CONFLICT"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
     RATE_LIMITED = "RATE_LIMITED"
+    TOO_MANY_STREAMS = "TOO_MANY_STREAMS"
     TOKEN_SCOPE_INSUFFICIENT = "TOKEN_SCOPE_INSUFFICIENT"
     CSRF_TOKEN_INVALID = "CSRF_TOKEN_INVALID"
     SOLE_OWNER = "SOLE_OWNER"
@@ -53,7 +55,13 @@ CATALOG: dict[ErrorCode, CodeInfo] = {
     ErrorCode.PAYLOAD_TOO_LARGE: CodeInfo(
         HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The request body is too large."
     ),
+    ErrorCode.REQUEST_TIMEOUT: CodeInfo(
+        HTTPStatus.REQUEST_TIMEOUT, "The request body did not arrive in time."
+    ),
     ErrorCode.RATE_LIMITED: CodeInfo(HTTPStatus.TOO_MANY_REQUESTS, "Too many requests."),
+    ErrorCode.TOO_MANY_STREAMS: CodeInfo(
+        HTTPStatus.TOO_MANY_REQUESTS, "Too many live event streams are open."
+    ),
     ErrorCode.TOKEN_SCOPE_INSUFFICIENT: CodeInfo(
         HTTPStatus.FORBIDDEN, "The token lacks the scope this request needs."
     ),

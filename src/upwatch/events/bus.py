@@ -95,6 +95,9 @@ class EventBus(Protocol):
 
     def since(self, where: Filter, last_event_id: str) -> list[Event]: ...
 
+    @property
+    def subscriber_count(self) -> int: ...
+
 
 class MemoryEventBus:
     def __init__(self, buffer_size: int = REPLAY_BUFFER) -> None:
@@ -117,6 +120,10 @@ class MemoryEventBus:
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscriptions)
 
     def since(self, where: Filter, last_event_id: str) -> list[Event]:
         """Buffered events after `last_event_id` (ids sort by time) that match."""

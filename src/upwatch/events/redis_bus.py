@@ -102,5 +102,9 @@ class RedisEventBus:
     def unsubscribe(self, subscription: Subscription) -> None:
         self._local.unsubscribe(subscription)
 
+    @property
+    def subscriber_count(self) -> int:
+        return self._local.subscriber_count
+
     def since(self, where: Filter, last_event_id: str) -> list[Event]:
         return self._local.since(where, last_event_id)

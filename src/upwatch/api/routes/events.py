@@ -12,6 +12,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
+from starlette.types import Receive, Scope, Send
 
 from upwatch.accounts import tokens
 from upwatch.api.auth import require
@@ -21,10 +22,12 @@ from upwatch.core.errors import AppError
 from upwatch.core.principal import Principal
 from upwatch.events import Event
 from upwatch.events.bus import Filter, Subscription
+from upwatch.events.streams import RETRY_AFTER_SECONDS, StreamLease
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 KEEPALIVE_SECONDS = 15.0
 SCOPE = "events:read"
+TOO_MANY_STREAMS_CLOSE_CODE = 4429  # 4000 + the HTTP status, like 4401 and 4403
 TypesParam = Annotated[
     list[str], Query(alias="type", description="Repeat; `monitor.*` matches a prefix")
 ]
@@ -52,6 +55,26 @@ async def _stream(
         state.bus.unsubscribe(subscription)
 
 
+class _LeasedStream(StreamingResponse):
+    """A stream that gives its lease back however it ends: the client went away, the
+    server is stopping, sending failed, or it never started (a generator that was never
+    iterated never runs its `finally`)."""
+
+    def __init__(self, lease: StreamLease, content: AsyncIterator[bytes]) -> None:
+        super().__init__(
+            content,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self.lease = lease
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.lease.release()
+
+
 @router.get(
     "/events",
     summary="Server-Sent Events of your organization (resume with Last-Event-ID)",
@@ -67,11 +90,8 @@ async def stream_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     where = Filter(principal.organization_id, tuple(types), tuple(monitor_ids))
-    return StreamingResponse(
-        _stream(request, state, where, last_event_id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    lease = state.streams.acquire(principal.rate_limit_key, principal.organization_id)
+    return _LeasedStream(lease, _stream(request, state, where, last_event_id))
 
 
 class Subscribe(BaseModel):
@@ -99,13 +119,19 @@ async def _ws_principal(websocket: WebSocket, state: AppState) -> Principal | in
 async def websocket_events(websocket: WebSocket) -> None:
     """Authenticate with `Authorization: Bearer`, `X-Api-Key` or `?token=` (browsers); then
     send `{"type": "subscribe", "types": [...], "monitor_ids": [...]}`. Closes with 4401
-    (no valid token) or 4403 (no events:read)."""
+    (no valid token), 4403 (no events:read) or 4429 (too many streams open)."""
     state: AppState = websocket.app.state.upwatch
     principal = await _ws_principal(websocket, state)
     # Accept first: a close before the handshake completes reaches clients as a bare 403.
     await websocket.accept()
     if isinstance(principal, int):
         await websocket.close(code=principal, reason="a token with events:read is required")
+        return
+    try:
+        lease = state.streams.acquire(principal.rate_limit_key, principal.organization_id)
+    except AppError as refused:
+        reason = f"{refused.code}: retry after {RETRY_AFTER_SECONDS} s"
+        await websocket.close(code=TOO_MANY_STREAMS_CLOSE_CODE, reason=reason)
         return
     subscription: Subscription | None = None
     try:
@@ -121,6 +147,7 @@ async def websocket_events(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        lease.release()
         if subscription is not None:
             state.bus.unsubscribe(subscription)
 
