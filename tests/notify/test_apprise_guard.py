@@ -23,7 +23,7 @@ from upwatch.net import socket_guard
 from upwatch.net.guard import AddressNotAllowedError
 from upwatch.net.socket_guard import public_only_connections
 from upwatch.notify.render import Message
-from upwatch.notify.senders import send_apprise
+from upwatch.notify.senders import describe, send_apprise
 
 MESSAGE = Message(subject="Down", text="down", markdown="down", html="<p>down</p>")
 REFUSED = "only public addresses are allowed"
@@ -45,6 +45,7 @@ URLS = [
     "jellyfin://user@{host}:{port}",
     "notica://{host}:{port}/token",
     "workflow://{host}:{port}/workflow1/signature",
+    "irc://{host}:{port}/#upwatch",
 ]
 # Loopback as an address and as a name. (Apprise cannot parse IPv6 literals in URLs; the
 # socket-level tests below cover ::1 and IPv4-mapped addresses.)
@@ -189,3 +190,11 @@ def test_a_guarded_block_never_reaches_other_threads() -> None:
         sender.join(10)
 
     assert outcome == ["refused", "connected after the block"]
+
+
+@pytest.mark.parametrize("url", ["xmpp://user:pass@example.com", "mqtt://example.com/topic"])
+def test_plugins_that_would_connect_from_threads_of_their_own_are_not_available(url: str) -> None:
+    """XMPP and MQTT clients connect from threads they start themselves, which do not
+    inherit the guard's context: their packages are not installed, so Apprise refuses them.
+    Installing them (this test then fails) needs the guard to follow those threads."""
+    assert describe(url) == (False, None)
