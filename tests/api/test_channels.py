@@ -386,6 +386,30 @@ def test_private_destinations_are_refused_by_default(serve: Serve) -> None:
     assert listed == []
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "hassio://127.0.0.1:{port}/token",
+        "bark://localhost:{port}/device",
+        "notica://127.0.0.1:{port}/t",
+    ],
+)
+def test_an_apprise_test_send_to_loopback_is_refused_by_default(
+    serve: Serve, receiver: Receiver, template: str
+) -> None:
+    api = serve()  # allow_private_destinations left at its default
+    tenant = api.seed.tenant()
+    with api.client(tenant.owner.token) as http:
+        url = template.format(port=receiver.port)
+        channel = create(http, "apprise", {"url": url}, name="Sneaky")
+        result = send_test(http, channel["id"])
+
+    assert (result["delivered"], result["status"]) == (False, "failed"), result
+    assert "only public addresses are allowed" in result["error"]
+    assert result["delivery"]["next_attempt_at"] is None
+    assert receiver.requests == []
+
+
 # --- test sends: signed webhooks ----------------------------------------------------------
 
 

@@ -209,6 +209,40 @@ def test_a_member_can_read_members_but_not_manage_them(api: ApiHarness) -> None:
     assert listed.status_code == 200
 
 
+@pytest.mark.parametrize("role", ["owner", "admin", "member", "viewer"])
+def test_a_members_write_token_grants_no_role_beyond_its_own_scopes(
+    api: ApiHarness, role: str
+) -> None:
+    tenant = api.seed.tenant()
+    member = api.seed.person(tenant.organization_id, Role.MEMBER)
+    narrow = api.seed.token_for(tenant.owner, tenant.organization_id, ["members:*"])
+
+    promoted = set_role(api, narrow, member, role)
+    with api.client(narrow) as http:
+        invited = http.post("/api/v1/invitations", json={"email": "x@example.com", "role": role})
+
+    for response in (invited, *([promoted] if role != "member" else [])):
+        assert_error(response, 403, "TOKEN_SCOPE_INSUFFICIENT")
+        assert response.json()["fields"][0]["path"] == "role"
+    assert members(api, tenant.owner.token)[member.email]["role"] == "member"
+    with api.client(tenant.owner.token) as http:
+        assert http.get("/api/v1/invitations").json()["data"] == []
+
+
+def test_a_token_holding_a_roles_scopes_grants_that_role(api: ApiHarness) -> None:
+    tenant = api.seed.tenant()
+    member = api.seed.person(tenant.organization_id, Role.MEMBER)
+    everyday = [f"{r}:*" for r in ("monitors", "heartbeats", "incidents", "channels")]
+    scopes = [*everyday, "status-pages:*", "maintenance:*", "tokens:*", "members:*", "events:read",
+              "organization:read"]  # fmt: skip
+    token = api.seed.token_for(tenant.owner, tenant.organization_id, scopes)
+
+    assert set_role(api, token, member, "viewer").json()["role"] == "viewer"
+    assert set_role(api, token, member, "member").json()["role"] == "member"
+    assert invite(api, token, "y@example.com", "member")["role"] == "member"
+    assert_error(set_role(api, token, member, "admin"), 403, "TOKEN_SCOPE_INSUFFICIENT")
+
+
 # Invitations by code
 
 

@@ -185,6 +185,7 @@ TARGETS = [
     Target("PATCH", "/api/v1/webhooks/{webhook_id}", "webhook", {"event_types": ["*"]}),
     Target("DELETE", "/api/v1/webhooks/{webhook_id}", "webhook"),
     Target("GET", "/api/v1/webhooks/{webhook_id}/deliveries", "webhook"),
+    Target("GET", "/api/v1/webhooks/{webhook_id}/secrets", "webhook"),
     # Port 9 refuses at once: the owner's test send fails on this machine, never elsewhere.
     Target("POST", "/api/v1/webhooks/{webhook_id}/test", "webhook"),
     Target("DELETE", "/api/v1/silences/{silence_id}", "silence"),

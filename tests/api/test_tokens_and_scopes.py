@@ -15,12 +15,24 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import ApiHarness
 from tests.support.accounts import Tenant
+from upwatch.accounts.tokens import check_grantable
 from upwatch.api.auth import is_public, required_scope
 from upwatch.api.routes import api_routes
-from upwatch.core.scopes import ALL_SCOPES, Role, expand, role_allows, token_allows
+from upwatch.core.errors import AppError
+from upwatch.core.scopes import (
+    ALL_SCOPES,
+    RESOURCES,
+    ROLE_SCOPES,
+    Role,
+    expand,
+    role_allows,
+    token_allows,
+)
 
 TOKEN_SHAPE = re.compile(r"^uw_[A-Za-z0-9_-]{43}$")
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
@@ -232,6 +244,115 @@ def test_the_token_scope_is_checked_before_the_role(api: ApiHarness) -> None:
     with api.client(viewer.token) as http:
         response = http.post("/api/v1/invitations", json={"email": "x@example.com"})
     _error(response, 403, "TOKEN_SCOPE_INSUFFICIENT")
+
+
+# --- a token grants no more than it holds --------------------------------------------------
+
+
+def test_a_tokens_write_token_cannot_mint_an_all_powerful_token(api: ApiHarness) -> None:
+    tenant = api.seed.tenant()
+    minter = api.seed.token_for(tenant.owner, tenant.organization_id, ["tokens:write"])
+    before = _token_names(api, tenant)
+
+    with api.client(minter) as http:
+        response = http.post("/api/v1/me/tokens", json={"name": "escalated", "scopes": ["*"]})
+        monitors = http.post("/api/v1/monitors", json={"name": "x"})
+
+    body = _error(response, 403, "TOKEN_SCOPE_INSUFFICIENT")
+    assert "*" in body["error"]
+    assert [field["path"] for field in body["fields"]] == ["scopes[0]"]
+    assert _token_names(api, tenant) == before
+    _error(monitors, 403, "TOKEN_SCOPE_INSUFFICIENT")
+
+
+@pytest.mark.parametrize(
+    ("held", "requested", "refused"),
+    [
+        (["tokens:write"], ["tokens:write"], None),
+        (["tokens:write"], ["tokens:read"], "tokens:read"),
+        (["tokens:write"], ["tokens:*"], "tokens:*"),
+        (["tokens:write"], ["monitors:write"], "monitors:write"),
+        (["tokens:*"], ["tokens:read", "tokens:write"], None),
+        (["tokens:write", "monitors:*"], ["monitors:read"], None),
+        (["tokens:write", "monitors:read"], ["monitors:*"], "monitors:*"),
+        (["tokens:write", "monitors:read"], ["monitors:read", "monitors:write"], "monitors:write"),
+        (["tokens:write", "monitors:*", "heartbeats:*"], ["*"], "*"),
+        (["*"], ["*"], None),
+        (["*"], ["members:*", "audit:read"], None),
+    ],
+)
+def test_a_token_mints_only_tokens_within_its_own_scopes(
+    api: ApiHarness, held: list[str], requested: list[str], refused: str | None
+) -> None:
+    tenant = api.seed.tenant()
+    minter = api.seed.token_for(tenant.owner, tenant.organization_id, held)
+    with api.client(minter) as http:
+        response = http.post("/api/v1/me/tokens", json={"name": "child", "scopes": requested})
+    if refused is None:
+        assert response.status_code == 201, response.text
+        assert response.json()["scopes"] == sorted(requested)
+        return
+    body = _error(response, 403, "TOKEN_SCOPE_INSUFFICIENT")
+    assert [field["path"] for field in body["fields"]] == [f"scopes[{requested.index(refused)}]"]
+    assert refused in body["fields"][0]["message"]
+
+
+def test_a_token_minted_without_scopes_gets_exactly_what_its_minter_can_do(
+    api: ApiHarness,
+) -> None:
+    tenant = api.seed.tenant()
+    minter = api.seed.token_for(
+        tenant.owner, tenant.organization_id, ["tokens:write", "monitors:*"]
+    )
+    child = _mint(api, minter)
+    owners = _mint(api, tenant.owner.token)
+
+    assert child["scopes"] == ["monitors:read", "monitors:write", "tokens:write"]
+    assert owners["scopes"] == ["*"]
+
+
+@pytest.mark.parametrize("requested", [["*"], ["audit:read"], ["members:*"]])
+def test_nobody_mints_a_token_beyond_their_role(api: ApiHarness, requested: list[str]) -> None:
+    tenant = api.seed.tenant()
+    member = api.seed.person(tenant.organization_id, Role.MEMBER, ["*"])
+    with api.client(member.token) as http:
+        response = http.post("/api/v1/me/tokens", json={"name": "child", "scopes": requested})
+    body = _error(response, 403, "FORBIDDEN")
+    assert body["fields"][0]["path"] == "scopes[0]"
+    assert "member" in body["error"]
+
+
+def test_a_member_minting_without_scopes_gets_the_members_capabilities(api: ApiHarness) -> None:
+    tenant = api.seed.tenant()
+    member = api.seed.person(tenant.organization_id, Role.MEMBER, ["*"])
+    child = _mint(api, member.token)
+    assert set(child["scopes"]) == ROLE_SCOPES[Role.MEMBER]
+
+
+_SCOPE_TEXT = st.sampled_from(["*", *(f"{r}:*" for r in RESOURCES), *sorted(ALL_SCOPES)])
+
+
+@given(
+    held=st.lists(_SCOPE_TEXT, max_size=4),
+    requested=st.lists(_SCOPE_TEXT, min_size=1, max_size=4),
+    role=st.sampled_from(list(Role)),
+)
+def test_a_grantable_token_never_allows_what_its_minter_cannot(
+    held: list[str], requested: list[str], role: Role
+) -> None:
+    """Checked against `token_allows` / `role_allows`, scope by scope: whatever passes the
+    check grants nothing its minter lacks, and whatever would is refused."""
+    exceeds = any(
+        token_allows(requested, scope)
+        and not (token_allows(held, scope) and role_allows(role, scope))
+        for scope in ALL_SCOPES
+    )
+    try:
+        check_grantable(requested, held=held, role=role)
+    except AppError:
+        assert exceeds
+    else:
+        assert not exceeds
 
 
 # --- scopes and the capability matrix, as tables ------------------------------------------

@@ -67,7 +67,7 @@ def test_a_subscription_is_created_read_listed_changed_and_deleted(
     )
     webhook = ok(created, 201)
     assert created.headers["location"] == f"{WEBHOOKS}/{webhook['id']}"
-    assert webhook["url"] == receiver.url()
+    assert (webhook["has_url"], webhook["url_host"]) == (True, "127.0.0.1")
     assert webhook["event_types"] == ["incident.*"]
     assert webhook["is_enabled"] is True
     assert webhook["consecutive_failures"] == 0
@@ -129,6 +129,62 @@ def test_another_organizations_subscription_answers_404_and_members_cannot_manag
         colleague = {"Authorization": f"Bearer {member.token}"}
         assert error_of(client.get(WEBHOOKS, headers=colleague), 403)["code"] == "FORBIDDEN"
     assert ok(app.http.get(path))["id"] == webhook["id"]
+
+
+# --- the URL is a secret ---------------------------------------------------------------------
+
+SECRET_PATH = "/hooks/T0KEN-in-the-path"
+
+
+def test_a_subscription_url_is_kept_out_of_every_ordinary_read(local: Local, start: Start) -> None:
+    app = start()
+    url = local().url() + SECRET_PATH
+    webhook = ok(app.http.post(WEBHOOKS, json={"url": url, "event_types": ["*"]}), 201)
+    path = f"{WEBHOOKS}/{webhook['id']}"
+    changed = app.http.patch(path, json={"url": url + "-2", "description": "pager"})
+
+    reads = [ok(changed), ok(app.http.get(path)), ok(app.http.get(WEBHOOKS))]
+    assert all("T0KEN" not in str(read) for read in [webhook, *reads])
+    assert "url" not in webhook
+    assert (reads[1]["has_url"], reads[1]["url_host"]) == (True, "127.0.0.1")
+    audit_log = app.http.get("/api/v1/audit-logs", params={"resource": "webhook"})
+    assert "T0KEN" not in audit_log.text
+    entries = {entry["action"]: entry for entry in ok(audit_log)["data"]}
+    assert entries["webhook.created"]["changes"]["url"] == {"redacted": True}
+    assert entries["webhook.updated"]["changes"]["url"] == {"redacted": True}
+    stored = app.seed.rows("SELECT * FROM webhooks")
+    assert "T0KEN" not in repr(stored)
+
+
+def test_the_secrets_read_shows_the_url_and_is_audited(local: Local, start: Start) -> None:
+    app = start()
+    url = local().url() + SECRET_PATH
+    webhook = ok(app.http.post(WEBHOOKS, json={"url": url, "event_types": ["*"]}), 201)
+
+    secrets = ok(app.http.get(f"{WEBHOOKS}/{webhook['id']}/secrets"))
+
+    assert secrets == {"url": url}
+    audit_log = ok(app.http.get("/api/v1/audit-logs", params={"resource": "webhook"}))
+    assert "webhook.secrets.read" in [entry["action"] for entry in audit_log["data"]]
+
+
+def test_the_secrets_read_needs_the_secrets_scope(local: Local, start: Start) -> None:
+    app = start()
+    webhook = subscribe(app.http, local(), "*")
+    narrow = app.seed.token_for(app.tenant.owner, app.tenant.organization_id, ["webhooks:*"])
+    with httpx.Client(base_url=app.base_url, timeout=30) as client:
+        answer = client.get(
+            f"{WEBHOOKS}/{webhook['id']}/secrets", headers={"Authorization": f"Bearer {narrow}"}
+        )
+    assert error_of(answer, 403)["code"] == "TOKEN_SCOPE_INSUFFICIENT"
+
+
+def test_a_sealed_url_still_receives_the_events(local: Local, start: Start) -> None:
+    app = start()
+    receiver = local()
+    webhook = subscribe(app.http, receiver, "*")
+    ok(app.http.post(f"{WEBHOOKS}/{webhook['id']}/test"))
+    assert hit_of(receiver, "webhook.test")
 
 
 # --- delivery -------------------------------------------------------------------------------

@@ -139,6 +139,22 @@ def test_an_unknown_scope_is_refused_naming_it(settings: Settings, tmp_path: Pat
     assert "unknown scope: root:all" in result.output
 
 
+def test_a_token_never_exceeds_its_owners_role(settings: Settings, tmp_path: Path) -> None:
+    _create_user(settings, tmp_path, "--role", "viewer")
+    command = ["token", "create", "--user", "ops@example.com", "--name", "t"]
+    refused = runner.invoke(app, [*command, "--scopes", "*"], env=_env(settings))
+    default = runner.invoke(app, command, env=_env(settings))
+
+    assert refused.exit_code == 1
+    assert "Your role (viewer) does not allow *" in refused.output
+    assert default.exit_code == 0, default.output
+    headers = {"Authorization": f"Bearer {default.stdout.strip()}"}
+    with serving(create_app(settings)) as url:
+        me = http.get(f"{url}/api/v1/me", headers=headers).json()
+    assert me["token"]["scopes"] == me["effective_scopes"]
+    assert "monitors:write" not in me["token"]["scopes"]
+
+
 def test_a_second_user_with_the_same_email_is_refused(settings: Settings, tmp_path: Path) -> None:
     _create_user(settings, tmp_path)
     password_file = tmp_path / "password"

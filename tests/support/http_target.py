@@ -122,12 +122,14 @@ def _app(target: HttpTarget) -> web.Application:
 
 
 @asynccontextmanager
-async def serving_http(ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[HttpTarget]:
-    """Serve until the block ends (HTTPS with `ssl_context`)."""
+async def serving_http(
+    ssl_context: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+) -> AsyncIterator[HttpTarget]:
+    """Serve until the block ends (HTTPS with `ssl_context`), on `host` (any of 127.0.0.0/8)."""
     target = HttpTarget(scheme="https" if ssl_context else "http")
     runner = web.AppRunner(_app(target), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
+    site = web.TCPSite(runner, host, 0, ssl_context=ssl_context)
     await site.start()
     target.port = runner.addresses[0][1]
     try:

@@ -11,9 +11,9 @@ from upwatch.accounts import repository, users
 from upwatch.accounts.passwords import verify_password
 from upwatch.audit import service as audit
 from upwatch.core.credentials import hash_secret, new_secret
-from upwatch.core.errors import AppError, ErrorCode
+from upwatch.core.errors import AppError, ErrorCode, FieldError
 from upwatch.core.principal import Principal
-from upwatch.core.scopes import ROLE_RANK, Role
+from upwatch.core.scopes import ROLE_RANK, ROLE_SCOPES, Role, beyond
 from upwatch.models import Invitation, Membership, User
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -25,6 +25,19 @@ def _may_manage(principal: Principal, current: Role, target: Role) -> None:
     if ROLE_RANK[current] > mine or ROLE_RANK[target] > mine:
         raise AppError(
             ErrorCode.FORBIDDEN, f"Your role ({principal.role}) cannot manage {target} members."
+        )
+
+
+def _may_grant(principal: Principal, role: Role) -> None:
+    """A token grants no role beyond its own scopes: a `members:write` token cannot make an
+    owner (or anyone who could then do what the token cannot)."""
+    lacking = beyond(ROLE_SCOPES[role], principal.scopes)
+    if lacking:
+        raise AppError(
+            ErrorCode.TOKEN_SCOPE_INSUFFICIENT,
+            f"The {role} role includes {', '.join(sorted(lacking))}, which this token lacks;"
+            " a token can only grant a role within its own scopes.",
+            fields=[FieldError("role", "not_held", f"{role} is beyond the token's scopes")],
         )
 
 
@@ -59,6 +72,7 @@ async def change_role(
     current = Role(membership.role)
     _may_manage(principal, current, role)
     if role != current:
+        _may_grant(principal, role)
         if role != Role.OWNER:
             await _keep_an_owner(session, membership)
         membership.role = str(role)
@@ -108,6 +122,7 @@ async def invite(
 ) -> tuple[Invitation, str]:
     """A new invitation and its one-time code (shown once, stored as a hash)."""
     _may_manage(principal, role, role)
+    _may_grant(principal, role)
     email = email.strip().lower()
     existing = await repository.user_by_email(session, email)
     if existing and await repository.membership(session, principal.organization_id, existing.id):

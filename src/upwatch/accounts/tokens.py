@@ -21,7 +21,7 @@ from upwatch.core.credentials import (
 )
 from upwatch.core.errors import AppError, ErrorCode, FieldError
 from upwatch.core.principal import Principal, Via
-from upwatch.core.scopes import ROLE_SCOPES, Role, expand, is_valid_scope
+from upwatch.core.scopes import ALL_SCOPES, ROLE_SCOPES, Role, beyond, expand, is_valid_scope
 from upwatch.models import ApiToken
 
 # Writing `last_used_at` on every request would make every read a write; once a minute is
@@ -39,6 +39,42 @@ def validate_scopes(scopes: Sequence[str], path: str = "scopes") -> list[str]:
             fields=[FieldError(path, "invalid_choice", f"unknown scope: {', '.join(unknown)}")],
         )
     return sorted(set(scopes))
+
+
+def grantable_scopes(held: Sequence[str], role: Role) -> list[str]:
+    """What a new token gets when none are asked for: all its minter can do (`*` if that is
+    everything), never more."""
+    effective = expand(held) & ROLE_SCOPES[role]
+    return ["*"] if effective == ALL_SCOPES else sorted(effective)
+
+
+def check_grantable(requested: Sequence[str], *, held: Sequence[str], role: Role) -> None:
+    """A token mints only tokens within its own scopes and its owner's role: otherwise a
+    `tokens:write` token could mint a `*` one. 403 naming each scope it may not grant."""
+    lacking = beyond(requested, held)
+    if lacking:
+        raise AppError(
+            ErrorCode.TOKEN_SCOPE_INSUFFICIENT,
+            f"A token can only grant scopes it holds; this one lacks {', '.join(lacking)}.",
+            fields=_scope_fields(requested, lacking, "not_held", "beyond the token's own scopes"),
+        )
+    over_role = beyond(requested, ROLE_SCOPES[role])
+    if over_role:
+        raise AppError(
+            ErrorCode.FORBIDDEN,
+            f"Your role ({role}) does not allow {', '.join(over_role)}.",
+            fields=_scope_fields(requested, over_role, "not_allowed", f"beyond the {role} role"),
+        )
+
+
+def _scope_fields(
+    requested: Sequence[str], refused: Sequence[str], code: str, why: str
+) -> list[FieldError]:
+    return [
+        FieldError(f"scopes[{index}]", code, f"{scope} is {why}")
+        for index, scope in enumerate(requested)
+        if scope in refused
+    ]
 
 
 async def create_token(

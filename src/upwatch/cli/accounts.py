@@ -126,8 +126,12 @@ def create_token(
     user: Annotated[str, typer.Option(help="Email of the user the token acts for.")],
     name: Annotated[str, typer.Option(help="What the token is for.")],
     scopes: Annotated[
-        str, typer.Option(help='Comma-separated, e.g. "monitors:read,monitors:write".')
-    ] = "*",
+        str | None,
+        typer.Option(
+            help='Comma-separated, e.g. "monitors:read,monitors:write"; within the user\'s role.'
+            " Default: everything the role allows (`*` for an owner)."
+        ),
+    ] = None,
     expires_in: Annotated[
         str | None, typer.Option(help="Lifetime, e.g. 30d, 12h, 90m. Default: never expires.")
     ] = None,
@@ -140,7 +144,7 @@ def create_token(
 
     settings = settings_or_exit()
     lifetime = parse_duration(expires_in) if expires_in else None
-    scope_list = [item.strip() for item in scopes.split(",") if item.strip()]
+    asked = [item.strip() for item in scopes.split(",") if item.strip()] if scopes else None
 
     async def work(database: Database) -> str:
         now = SystemClock().now()
@@ -149,6 +153,10 @@ def create_token(
             if owner is None:
                 raise AppError(ErrorCode.NOT_FOUND, f"No user with the email {user}.")
             membership = await _membership(session, owner.id, org)
+            # The operator stands above every role, but a token never exceeds its owner's.
+            role = Role(membership.role)
+            scope_list = asked if asked is not None else tokens.grantable_scopes(["*"], role)
+            tokens.check_grantable(scope_list, held=["*"], role=role)
             _, plaintext = await tokens.create_token(
                 session,
                 CLI.as_user(owner.id, owner.email),

@@ -85,3 +85,14 @@ def token_allows(token_scopes: Iterable[str], required: str) -> bool:
 
 def role_allows(role: Role, required: str) -> bool:
     return required in ROLE_SCOPES[role]
+
+
+def beyond(requested: Iterable[str], held: Iterable[str]) -> list[str]:
+    """The requested scopes, as written, that stand for something `held` does not cover.
+
+    What someone grants (a token's scopes, a role's capabilities) must lie within what they
+    hold, wildcards included: `monitors:*` is beyond `monitors:read`, and `*` is beyond
+    anything short of every scope.
+    """
+    covered = expand(held)
+    return list(dict.fromkeys(scope for scope in requested if not expand([scope]) <= covered))

@@ -10,7 +10,9 @@ from upwatch.db.engine import normalize_database_url
 SCRIPT_LOCATION = "upwatch:migrations"
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, instance_key: str | None = None) -> Config:
+    """`instance_key`: for migrations that seal or open secrets; without it they resolve the
+    key from the settings, as the application does."""
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     # `%` would be read as interpolation by configparser; URLs may contain it (passwords).
@@ -18,15 +20,16 @@ def alembic_config(database_url: str) -> Config:
         "sqlalchemy.url", normalize_database_url(database_url).replace("%", "%%")
     )
     config.attributes["configure_logging"] = False
+    config.attributes["instance_key"] = instance_key
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, instance_key: str | None = None) -> None:
+    command.upgrade(alembic_config(database_url, instance_key), revision)
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str, *, instance_key: str | None = None) -> None:
+    command.downgrade(alembic_config(database_url, instance_key), revision)
 
 
 def check(database_url: str) -> None:

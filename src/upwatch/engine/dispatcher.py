@@ -193,7 +193,8 @@ class Dispatcher:
             assert webhook is not None
             if not webhook.is_enabled and notification.purpose != "test":
                 return _refuse("the webhook is disabled")
-            return await self._webhook(session, notification, webhook.url, payload)
+            url = subscriptions.UrlVault(self._secret_box).url_of(webhook)
+            return await self._webhook(session, notification, url, payload)
         channel = await session.get(NotificationChannel, notification.channel_id)
         assert channel is not None
         if not channel.is_enabled and notification.purpose != "test":
@@ -322,7 +323,8 @@ class Dispatcher:
         )[:500]
         target.updated_at = self._clock.now()
         kind = "channel" if isinstance(target, NotificationChannel) else "webhook"
-        name = target.name if isinstance(target, NotificationChannel) else target.url
+        # A subscription's URL is a secret: the owners are told its host.
+        name = target.name if isinstance(target, NotificationChannel) else target.url_host
         owners = await _owner_emails(session, notification.organization_id)
         if owners and email_configured(self._settings):
             task = asyncio.create_task(

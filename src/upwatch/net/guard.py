@@ -34,9 +34,14 @@ class AddressNotAllowedError(OSError):
     the cause of its connector error.
     """
 
-    def __init__(self, host: str, addresses: Sequence[str]) -> None:
+    def __init__(self, host: str, addresses: Sequence[str], *, detail: str | None = None) -> None:
         shown = ", ".join(addresses) if addresses else "no address"
-        super().__init__(f"{host} resolves to {shown}; only public addresses are allowed")
+        if detail is not None:
+            super().__init__(f"{host}: {detail}")
+        elif len(addresses) == 1 and addresses[0] == host:
+            super().__init__(f"{host} is not a public address; only public addresses are allowed")
+        else:
+            super().__init__(f"{host} resolves to {shown}; only public addresses are allowed")
         self.host = host
         self.addresses = tuple(addresses)
 

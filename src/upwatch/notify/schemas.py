@@ -96,7 +96,10 @@ class WebhookPatch(Strict):
 
 class WebhookView(BaseModel):
     id: UUID
-    url: str
+    has_url: bool = Field(
+        description="The URL is a secret, shown only by `GET /webhooks/{id}/secrets` (audited)."
+    )
+    url_host: str = Field(description="The host the events go to, e.g. `hooks.example.com`.")
     event_types: list[str]
     description: str | None
     is_enabled: bool
@@ -104,6 +107,10 @@ class WebhookView(BaseModel):
     consecutive_failures: int
     created_at: Timestamp
     updated_at: Timestamp
+
+
+class WebhookSecrets(BaseModel):
+    url: str = Field(description="The endpoint receiving the events.")
 
 
 class AttemptView(BaseModel):

@@ -3,8 +3,9 @@ or Apprise for everything else. Each answers a `Delivery`: delivered, or why not
 whether trying again could help (`permanent`: a 4xx, a refused destination, bad config).
 
 Destinations are checked against the SSRF guard unless the operator allows private ones:
-webhooks connect only to the very public address that was checked; for Apprise (which
-resolves names itself) the host of a self-hosted destination is checked before sending.
+webhooks connect only to the very public address that was checked; Apprise (which resolves
+names and follows redirects itself, in many client libraries) sends under the socket-level
+guard (`net/socket_guard.py`), which judges every address it actually connects to.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import smtplib
 import ssl
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,6 +26,7 @@ from upwatch.net.connect import resolve
 from upwatch.net.guard import AddressNotAllowedError
 from upwatch.net.http import Exchange, Request, fetch
 from upwatch.net.smtp import Email, email_configured, send_email
+from upwatch.net.socket_guard import Refusals, public_only_connections
 from upwatch.notify.render import Message
 from upwatch.settings import Settings
 
@@ -31,7 +34,8 @@ RESPONSE_BODY_LIMIT = 16_384
 ERROR_LIMIT = 1000
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 # Apprise schemes whose host is wherever the user points it (self-hosted services, generic
-# JSON/form/XML endpoints): these hosts pass the SSRF guard before Apprise connects.
+# JSON/form/XML endpoints): their hosts are checked when a channel is saved, for an early
+# and clear refusal. What protects every scheme at send time is the socket-level guard.
 SELF_HOSTED_SCHEMES = frozenset(
     {
         "json", "jsons", "form", "forms", "xml", "xmls", "ntfy", "ntfys", "gotify", "gotifys",
@@ -137,18 +141,13 @@ async def guard_host(host: str | None, *, public_only: bool) -> None:
 
 async def send_apprise(url: str, message: Message, *, public_only: bool) -> Delivery:
     started = time.perf_counter()
-    understood, host = describe(url)
-    if not understood:
+    if not describe(url)[0]:
         return Delivery(
             False, _elapsed(started), error="Apprise does not accept this URL", permanent=True
         )
-    try:
-        await guard_host(host, public_only=public_only)
-    except AddressNotAllowedError as exc:
-        return _refused(started, exc)
-    except OSError as exc:
-        return Delivery(False, _elapsed(started), error=f"cannot resolve {host}: {exc}")
-    ok, log = await asyncio.to_thread(_notify, url, message)
+    ok, log, refused = await asyncio.to_thread(_notify, url, message, public_only)
+    if refused is not None:
+        return _refused(started, refused)
     if ok:
         return Delivery(True, _elapsed(started))
     return Delivery(
@@ -156,13 +155,23 @@ async def send_apprise(url: str, message: Message, *, public_only: bool) -> Deli
     )
 
 
-def _notify(url: str, message: Message) -> tuple[bool, str]:
-    """Apprise's blocking send, in a worker thread; its warnings say what went wrong."""
+def _notify(
+    url: str, message: Message, public_only: bool
+) -> tuple[bool, str, AddressNotAllowedError | None]:
+    """Apprise's blocking send, in a worker thread; its warnings say what went wrong.
+
+    With `public_only`, every connection Apprise makes (whatever the plugin, each redirect
+    hop, in this thread or its pools) passes the socket-level guard; the first refusal is
+    the delivery's error.
+    """
     sender = apprise.Apprise()
     sender.add(url)
-    with apprise.LogCapture(level=apprise.logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+    with (
+        public_only_connections() if public_only else nullcontext(Refusals()) as refusals,
+        apprise.LogCapture(level=apprise.logging.WARNING) as captured,  # type: ignore[no-untyped-call]
+    ):
         ok = sender.notify(
             title=message.subject, body=message.markdown, body_format=apprise.NotifyFormat.MARKDOWN
         )
         text = captured.getvalue().strip()
-    return bool(ok), text
+    return bool(ok), text, (refusals.errors[0] if refusals.errors else None)

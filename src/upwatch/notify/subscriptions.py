@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import orjson
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from upwatch.audit import service as audit
 from upwatch.core.clock import isoformat_z
 from upwatch.core.ids import uuid7
+from upwatch.crypto import SecretBox
 from upwatch.db.pagination import keyset_page
 from upwatch.events import Event
 from upwatch.models import Notification, Webhook
@@ -47,7 +49,7 @@ EVENT_TYPES = (
 )
 FIREHOSE = frozenset({"monitor.check_completed", "heartbeat.pinged"})
 TEST_EVENT = "webhook.test"
-SETTINGS = ("url", "description", "event_types", "is_enabled")
+SETTINGS = ("description", "event_types", "is_enabled")  # and the URL, sealed apart
 LEASE_FOR_TEST = timedelta(minutes=2)
 
 
@@ -128,33 +130,58 @@ def test_notification(webhook: Webhook, now: datetime) -> Notification:
 # --- the subscriptions themselves -----------------------------------------------------------
 
 
+class UrlVault:
+    """Seals a subscription's URL (a secret: it often carries a token) and opens it for the
+    sender and the audited `/secrets` read. The host alone stays readable."""
+
+    def __init__(self, box: SecretBox) -> None:
+        self._box = box
+
+    def seal(self, webhook: Webhook, url: str) -> None:
+        webhook.secret_url = self._box.encrypt(url.encode())
+        webhook.url_host = (urlsplit(url).hostname or "")[:255]
+
+    def url_of(self, webhook: Webhook) -> str:
+        return self._box.decrypt(webhook.secret_url).decode()
+
+
 async def create(
     session: AsyncSession,
     actor: audit.Actor,
+    vault: UrlVault,
     *,
     organization_id: int,
     values: dict[str, Any],
     now: datetime,
 ) -> Webhook:
+    url = values.pop("url")
     webhook = Webhook(
         organization_id=organization_id, consecutive_failures=0, created_at=now, updated_at=now,
         **values,
     )  # fmt: skip
+    vault.seal(webhook, url)
     session.add(webhook)
     await session.flush()
     changes = {name: {"old": None, "new": getattr(webhook, name)} for name in SETTINGS}
-    audit.record_for(session, actor, "webhook", webhook, "webhook.created", changes, now)
+    audit.record_for(
+        session, actor, "webhook", webhook, "webhook.created", {"url": audit.REDACTED, **changes},
+        now,
+    )  # fmt: skip
     return webhook
 
 
 def change(
     session: AsyncSession,
     actor: audit.Actor,
+    vault: UrlVault,
     webhook: Webhook,
     given: dict[str, Any],
     now: datetime,
 ) -> None:
     changes: dict[str, Any] = {}
+    if "url" in given and given["url"] != vault.url_of(webhook):
+        vault.seal(webhook, given["url"])
+        changes["url"] = audit.REDACTED  # a secret: that it changed, never what to
     for name in SETTINGS:
         if name not in given or getattr(webhook, name) == given[name]:
             continue

@@ -25,10 +25,13 @@ router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
 class TokenCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[str] = Field(
-        default_factory=lambda: ["*"],
+    scopes: list[str] | None = Field(
+        None,
         min_length=1,
-        description="`resource:read|write`, `resource:*` or `*` (default).",
+        description=(
+            "`resource:read|write`, `resource:*` or `*`; at most what the caller can do itself"
+            " (its token's scopes within its role). Default: all of that (`*` for an owner)."
+        ),
     )
     expires_at: Timestamp | None = Field(None, description="Never expires when null.")
     daily_mutation_limit: int | None = Field(
@@ -171,13 +174,17 @@ async def create_token(
         used=await repository.count_active_tokens(session, principal.organization_id),
         limit=state.settings.quota_max_tokens,
     )
+    scopes = body.scopes
+    if scopes is None:
+        scopes = tokens.grantable_scopes(principal.scopes, principal.role)
+    tokens.check_grantable(scopes, held=principal.scopes, role=principal.role)
     token, plaintext = await tokens.create_token(
         session,
         actor_for(request, principal),
         organization_id=principal.organization_id,
         user_id=principal.user_id,
         name=body.name,
-        scopes=body.scopes,
+        scopes=scopes,
         expires_at=body.expires_at,
         daily_mutation_limit=body.daily_mutation_limit,
         now=state.clock.now(),

@@ -11,9 +11,10 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from upwatch.api.auth import require
-from upwatch.api.deps import Session, State, actor_for
+from upwatch.api.deps import Session, State, WriteSession, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.state import AppState
+from upwatch.audit import service as audit
 from upwatch.core.errors import AppError, ErrorCode, FieldError
 from upwatch.core.principal import Principal
 from upwatch.models import Notification, Webhook
@@ -24,6 +25,7 @@ from upwatch.notify.schemas import (
     TestResult,
     WebhookCreate,
     WebhookPatch,
+    WebhookSecrets,
     WebhookView,
 )
 from upwatch.notify.senders import guard_host
@@ -45,7 +47,8 @@ class WebhookDeliveryList(BaseModel):
 
 def view(webhook: Webhook) -> WebhookView:
     return WebhookView(
-        id=webhook.public_id, url=webhook.url, event_types=webhook.event_types,
+        id=webhook.public_id, has_url=True, url_host=webhook.url_host,
+        event_types=webhook.event_types,
         description=webhook.description, is_enabled=webhook.is_enabled,
         disabled_reason=webhook.disabled_reason,
         consecutive_failures=webhook.consecutive_failures, created_at=webhook.created_at,
@@ -66,6 +69,10 @@ async def _checked_url(state: AppState, url: str) -> str:
     except OSError:
         pass  # a name that does not resolve yet is checked again at send time
     return url
+
+
+def _vault(state: AppState) -> subscriptions.UrlVault:
+    return subscriptions.UrlVault(state.webhook_secret_box)
 
 
 async def _find(session: Session, principal: Principal, webhook_id: UUID) -> Webhook:
@@ -97,8 +104,8 @@ async def create_webhook(
     values: dict[str, Any] = body.model_dump()
     values["url"] = await _checked_url(state, str(body.url))
     webhook = await subscriptions.create(
-        session, actor_for(request, principal), organization_id=principal.organization_id,
-        values=values, now=state.clock.now(),
+        session, actor_for(request, principal), _vault(state),
+        organization_id=principal.organization_id, values=values, now=state.clock.now(),
     )  # fmt: skip
     response.headers["Location"] = f"/api/v1/webhooks/{webhook.public_id}"
     return view(webhook)
@@ -128,7 +135,9 @@ async def change_webhook(
             )
     if "url" in given:
         given["url"] = await _checked_url(state, str(body.url))
-    subscriptions.change(session, actor_for(request, principal), webhook, given, state.clock.now())
+    subscriptions.change(
+        session, actor_for(request, principal), _vault(state), webhook, given, state.clock.now()
+    )
     return view(webhook)
 
 
@@ -139,6 +148,22 @@ async def delete_webhook(
     webhook = await _find(session, principal, webhook_id)
     await subscriptions.remove(session, actor_for(request, principal), webhook, state.clock.now())
     return Response(status_code=204)
+
+
+@router.get("/{webhook_id}/secrets", summary="The subscription's URL (audited)")
+async def read_webhook_secrets(
+    webhook_id: UUID,
+    principal: Annotated[Principal, require("secrets:read")],
+    session: WriteSession,  # a GET that writes its audit entry
+    state: State,
+    request: Request,
+) -> WebhookSecrets:
+    webhook = await _find(session, principal, webhook_id)
+    audit.record_for(
+        session, actor_for(request, principal), "webhook", webhook, "webhook.secrets.read", {},
+        state.clock.now(),
+    )  # fmt: skip
+    return WebhookSecrets(url=_vault(state).url_of(webhook))
 
 
 @router.get("/{webhook_id}/deliveries", summary="The delivery log, newest first")
