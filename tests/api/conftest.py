@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import ApiHarness, SettingsFactory
-from tests.support.accounts import Seeder
+from tests.support.accounts import Seeder, Tenant
 from tests.support.alerting import SETTINGS, Local, LocalHttp, Start, Upwatch
 from tests.support.engine import ManualClock
 from tests.support.server import serving
@@ -32,6 +32,19 @@ def serve(make_settings: SettingsFactory, database_url: str) -> Iterator[Serve]:
             return ApiHarness(base_url, settings, Seeder(settings.effective_database_url))
 
         yield start
+
+
+@pytest.fixture
+def tenant(api: ApiHarness) -> Tenant:
+    """A fresh organization with its owner (a `*` token); modules may define their own."""
+    return api.seed.tenant()
+
+
+@pytest.fixture
+def http(api: ApiHarness, tenant: Tenant) -> Iterator[httpx.Client]:
+    """A client of `api` authenticated as the tenant's owner."""
+    with api.client(tenant.owner.token) as client:
+        yield client
 
 
 @pytest.fixture

@@ -104,8 +104,27 @@ def test_malformed_json_answers_400_invalid_json(client: httpx.Client) -> None:
     )
     assert response.status_code == 400
     body = response.json()
-    assert body["code"] == "VALIDATION_FAILED"
-    assert body["fields"][0]["code"] == "invalid_json"
+    assert body["code"] == "INVALID_JSON"
+    assert body["error"].startswith("The request body is not valid JSON")
+    assert "fields" not in body  # no field to blame: the document itself is broken
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"name": "\xff"}', "The request body is not valid UTF-8."),
+        (b"[" * 1_500, "The request body nests too deeply."),  # under the 2 KiB limit
+    ],
+    ids=["invalid utf-8", "too deep"],
+)
+def test_an_undecodable_body_answers_400_invalid_json_saying_why(
+    client: httpx.Client, content: bytes, message: str
+) -> None:
+    response = client.post(
+        "/api/v1/widgets", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": message, "code": "INVALID_JSON"}
 
 
 def test_an_invalid_query_parameter_is_named_and_never_clamped(client: httpx.Client) -> None:

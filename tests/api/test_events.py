@@ -29,7 +29,7 @@ from websockets.sync.client import ClientConnection, connect
 from tests.conftest import ApiHarness, SettingsFactory
 from tests.support.accounts import Seeder, Tenant
 from tests.support.server import serving
-from tests.support.sse import EVENTS, READ_SECONDS, event_stream
+from tests.support.sse import EVENTS, READ_SECONDS, EventStream, event_stream
 from upwatch.api.app import create_app
 from upwatch.core.scopes import Role
 
@@ -205,6 +205,29 @@ def test_a_monitor_filter_lets_through_only_that_monitors_events(
 
     assert first.type == "monitor.check_completed"
     assert first.data["monitor_id"] == watched["id"]
+
+
+def test_the_documented_types_list_and_resource_id_filter_the_stream(
+    api: ApiHarness, tenant: Tenant, http: httpx.Client, target: str
+) -> None:
+    """docs/heartbeats.md filters with `?types=a,b` and `?resource_id=`: both are honoured."""
+    other = create_monitor(http, f"{target}/ok", name="Other")
+    watched = create_monitor(http, f"{target}/ok", name="Watched")
+    params = {"types": "heartbeat.*,monitor.status_changed", "resource_id": watched["id"]}
+    headers = {"Authorization": f"Bearer {tenant.owner.token}"}
+
+    with (
+        httpx.Client(base_url=api.base_url, timeout=READ_SECONDS) as client,
+        client.stream("GET", EVENTS, params=params, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        stream = EventStream(response)
+        stream.wait_until_subscribed()
+        run(http, other)
+        run(http, watched)
+        first = stream.next()
+
+    assert (first.type, first.data["monitor_id"]) == ("monitor.status_changed", watched["id"])
 
 
 def test_another_organizations_stream_never_sees_these_events(

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from redis.asyncio import Redis
 
 from upwatch import __version__
@@ -23,6 +23,7 @@ from upwatch.api.openapi import install_openapi
 from upwatch.api.ping_path import PingFastPath
 from upwatch.api.routes import ROUTERS
 from upwatch.api.state import AppState
+from upwatch.api.strictness import strict_request
 from upwatch.api.timeouts import BodyTimeoutMiddleware
 from upwatch.core.clock import Clock, SystemClock
 from upwatch.crypto import SecretBox, resolve_secret_key
@@ -119,9 +120,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_replay_handler(app)
     install_openapi(app)
     install_docs(app)
-    app.include_router(health.router)
+    # Every route refuses unknown query parameters and text no database stores (strictness.py).
+    strict = [Depends(strict_request)]
+    app.include_router(health.router, dependencies=strict)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=strict)
     # Added last = outermost: the request context wraps everything, even the size check.
     app.add_middleware(PingFastPath)  # innermost: just before FastAPI's own routing
     app.add_middleware(IdempotencyMiddleware)

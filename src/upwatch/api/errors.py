@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Match
 
 from upwatch.core.errors import CATALOG, AppError, ErrorCode, FieldError, code_for_status
 from upwatch.probes.registry import PROBES
+from upwatch.schema import Refused
 
 UNION_TAGS = frozenset(PROBES)
 # What a 503 asks clients to wait before trying again: a database restart or failover takes
@@ -34,7 +35,6 @@ FIELD_CODES = {
     "too_long": "too_long",
     "literal_error": "invalid_choice",
     "enum": "invalid_choice",
-    "json_invalid": "invalid_json",
     "url_parsing": "invalid_url",
     "url_scheme": "invalid_url",
     "uuid_parsing": "invalid_uuid",
@@ -107,6 +107,8 @@ def _field_message(error: Any) -> str:
     message = str(error.get("msg", "is invalid"))
     if error.get("type") == "extra_forbidden":
         return "unknown field"
+    if isinstance(error.get("input"), Refused):  # sent as another JSON type (schema.py)
+        return str(error["input"].message)
     return message.removeprefix("Value error, ")
 
 
@@ -117,11 +119,41 @@ async def _on_app_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    for error in exc.errors():
+        if error.get("type") == "json_invalid" and error.get("loc", ())[:1] == ("body",):
+            # The body did not decode (FastAPI names the offset): no field to blame.
+            detail = error.get("ctx", {}).get("error", "")
+            return error_response(ErrorCode.INVALID_JSON, _invalid_json_message(str(detail)))
     return error_response(ErrorCode.VALIDATION_FAILED, fields=field_errors(exc.errors()))
+
+
+def _invalid_json_message(detail: str) -> str:
+    return (
+        f"The request body is not valid JSON: {detail}."
+        if detail
+        else CATALOG[ErrorCode.INVALID_JSON].message
+    )
+
+
+def _undecodable_body(exc: HTTPException) -> str | None:
+    """Why FastAPI could not decode a JSON body (it answers a bare 400 for these), or None."""
+    cause = exc.__cause__
+    if exc.status_code != HTTPStatus.BAD_REQUEST or cause is None:
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        return "The request body is not valid UTF-8."
+    if isinstance(cause, RecursionError):
+        return "The request body nests too deeply."
+    if isinstance(cause, ValueError):
+        return _invalid_json_message(str(cause))
+    return None
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    undecodable = _undecodable_body(exc)
+    if undecodable is not None:
+        return error_response(ErrorCode.INVALID_JSON, undecodable)
     code = code_for_status(exc.status_code)
     detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail is None or detail == _reason_phrase(exc.status_code):
@@ -138,13 +170,33 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method any route accepts on this path (the router only names the first route's)."""
+    """Every method any route accepts on this path (the router only names the first route's).
+    A path that a route names literally (`/heartbeats/ping-key`) is that route's alone, even
+    if a template (`/heartbeats/{heartbeat_id}`) matches it too."""
+    matching = [
+        route
+        for route in _every_route(request.app.router.routes)
+        if route.matches({**request.scope, "method": "GET"})[0] is not Match.NONE
+    ]
+    literal = [route for route in matching if not getattr(route, "param_convertors", None)]
     methods: set[str] = set()
-    for route in _every_route(request.app.router.routes):
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    for route in literal or matching:
+        methods |= set(getattr(route, "methods", None) or ())
     return sorted(methods)
+
+
+def literal_paths(app: Any) -> frozenset[str]:
+    """The paths routes name without parameters; computed once per app."""
+    cached: frozenset[str] | None = getattr(app.state, "literal_paths", None)
+    if cached is None:
+        cached = frozenset(
+            path
+            for route in _every_route(app.router.routes)
+            if not getattr(route, "param_convertors", None)
+            and isinstance(path := getattr(route, "path", None), str)
+        )
+        app.state.literal_paths = cached
+    return cached
 
 
 def _every_route(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:

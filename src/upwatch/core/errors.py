@@ -13,6 +13,7 @@ from http import HTTPStatus
 
 class ErrorCode(StrEnum):
     VALIDATION_FAILED = "VALIDATION_FAILED"
+    INVALID_JSON = "INVALID_JSON"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
@@ -45,6 +46,9 @@ class CodeInfo:
 
 CATALOG: dict[ErrorCode, CodeInfo] = {
     ErrorCode.VALIDATION_FAILED: CodeInfo(HTTPStatus.BAD_REQUEST, "The request is not valid."),
+    ErrorCode.INVALID_JSON: CodeInfo(
+        HTTPStatus.BAD_REQUEST, "The request body is not a valid JSON document."
+    ),
     ErrorCode.UNAUTHENTICATED: CodeInfo(HTTPStatus.UNAUTHORIZED, "Authentication is required."),
     ErrorCode.FORBIDDEN: CodeInfo(HTTPStatus.FORBIDDEN, "You are not allowed to do this."),
     ErrorCode.NOT_FOUND: CodeInfo(HTTPStatus.NOT_FOUND, "Not found."),

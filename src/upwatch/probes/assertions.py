@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, JsonValue, field_validator, model_validator
+from pydantic import ConfigDict, JsonValue, field_validator, model_validator
+
+from upwatch.schema import JsonTypes
 
 _STATUS_CLASS = re.compile(r"^[1-5]xx$")
 _SEGMENT = re.compile(r"([^.\[\]]*)((?:\[-?\d+\])*)")
@@ -112,7 +114,7 @@ def _contains(actual: Any, expected: Any) -> bool:
     return False
 
 
-class JsonAssertion(BaseModel):
+class JsonAssertion(JsonTypes):
     """`path` `operator` `value`, e.g. `data.items[0].status eq "up"`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from upwatch.schema import JsonTypes
+
 
 class ProbeError(StrEnum):
     """Why a check failed. A code's meaning never changes once published."""
@@ -113,7 +115,7 @@ class ProbeContext:
     public_only: bool = False
 
 
-class ProbeConfig(BaseModel):
+class ProbeConfig(JsonTypes):
     """Base of the per-kind configs: unknown fields are errors, values never change.
 
     `secret_paths` names the fields stored encrypted and never shown by ordinary reads

@@ -92,7 +92,10 @@ class DnsProbe:
 
     def check_target(self, target: str) -> str:
         """The name to look up; ValueError if it is not one."""
-        _query_name(target, "A")
+        try:
+            _query_name(target, "A")
+        except dns.exception.DNSException as exc:  # a label over 63 characters, say
+            raise ValueError(f"not a DNS name: {exc}") from None
         return target.strip().lower().rstrip(".")
 
     async def run(

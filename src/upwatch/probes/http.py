@@ -35,12 +35,13 @@ from upwatch.probes.base import (
 )
 from upwatch.probes.certificates import certificate_info
 from upwatch.probes.failures import classify_connection_error
+from upwatch.schema import JsonTypes
 
 BODY_LIMIT = 1024 * 1024
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-class BasicAuth(BaseModel):
+class BasicAuth(JsonTypes):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     username: str = Field(min_length=1)

@@ -111,8 +111,8 @@ async def list_audit_logs(
     resource: Annotated[
         str | None, Query(description="`type` or `type:id`, e.g. `member:<user id>`")
     ] = None,
-    from_: Annotated[datetime | None, Query(alias="from", description="Inclusive")] = None,
-    to: Annotated[datetime | None, Query(description="Exclusive")] = None,
+    from_: Annotated[Timestamp | None, Query(alias="from", description="Inclusive")] = None,
+    to: Annotated[Timestamp | None, Query(description="Exclusive")] = None,
     format: Annotated[Literal["json", "csv"], Query(description="`csv` streams all")] = "json",
 ) -> AuditPage | StreamingResponse:
     where = _filter(action, actor, token, resource, from_, to)

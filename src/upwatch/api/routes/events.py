@@ -32,6 +32,14 @@ TypesParam = Annotated[
     list[str], Query(alias="type", description="Repeat; `monitor.*` matches a prefix")
 ]
 MonitorsParam = Annotated[list[str], Query(alias="monitor_id", description="Repeat")]
+# The same filters as a comma-separated list (`?types=heartbeat.*,monitor.status_changed`)
+# and for any resource (`?resource_id=<heartbeat id>`), as docs/heartbeats.md shows them.
+TypeListParam = Annotated[
+    str | None, Query(alias="types", description="Comma-separated; `monitor.*` matches a prefix")
+]
+ResourcesParam = Annotated[
+    list[str], Query(alias="resource_id", description="Repeat: a monitor's or heartbeat's id")
+]
 
 
 def _sse(event: Event) -> bytes:
@@ -87,9 +95,12 @@ async def stream_events(
     state: State,
     types: TypesParam = [],  # noqa: B006
     monitor_ids: MonitorsParam = [],  # noqa: B006
+    type_list: TypeListParam = None,
+    resource_ids: ResourcesParam = [],  # noqa: B006
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
-    where = Filter(principal.organization_id, tuple(types), tuple(monitor_ids))
+    listed = [kind.strip() for kind in (type_list or "").split(",") if kind.strip()]
+    where = Filter(principal.organization_id, (*types, *listed), (*monitor_ids, *resource_ids))
     lease = state.streams.acquire(principal.rate_limit_key, principal.organization_id)
     return _LeasedStream(lease, _stream(request, state, where, last_event_id))
 

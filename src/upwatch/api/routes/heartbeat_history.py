@@ -24,6 +24,7 @@ from upwatch.heartbeats import repository, stats
 from upwatch.heartbeats.machine import PingKind, RunOutcome
 from upwatch.heartbeats.schemas import DailyHeartbeatUptime, HeartbeatStats, PingRead, RunRead
 from upwatch.models import HeartbeatPing, HeartbeatRun
+from upwatch.schema import Timestamp
 
 router = APIRouter(prefix="/api/v1/heartbeats", tags=["heartbeats"])
 Reader = Annotated[Principal, require("heartbeats:read")]
@@ -138,9 +139,9 @@ async def heartbeat_stats(
     session: Session,
     state: State,
     from_: Annotated[
-        datetime | None, Query(alias="from", description="Default: 30 days ago")
+        Timestamp | None, Query(alias="from", description="Default: 30 days ago")
     ] = None,
-    to: Annotated[datetime | None, Query(description="Default: now")] = None,
+    to: Annotated[Timestamp | None, Query(description="Default: now")] = None,
 ) -> HeartbeatStats:
     row = await find(session, principal, heartbeat_id)
     until = aware("to", to) or state.clock.now()

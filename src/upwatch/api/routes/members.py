@@ -206,6 +206,7 @@ async def revoke_invitation(
     "/invitations/accept",
     summary="Accept an invitation with its code (no sign-in needed)",
     dependencies=[public],
+    responses={401: {"description": "Wrong password"}, 404: {"description": "Unknown code"}},
 )
 async def accept_invitation(
     body: InvitationAccept, session: Session, state: State, request: Request

@@ -191,8 +191,8 @@ async def list_checks(
     state: State,
     limit: Limit = 25,
     cursor: Annotated[str | None, Query()] = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[Timestamp | None, Query(alias="from")] = None,
+    to: Timestamp | None = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> CheckPage | StreamingResponse:
     row = await service.find(session, principal.organization_id, monitor_id)

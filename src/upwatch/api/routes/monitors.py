@@ -225,7 +225,11 @@ async def bulk_create(
     return BulkResult(data=[BulkItem(index=i, id=m.public_id, status=201) for i, m in items])
 
 
-@router.patch("/bulk", summary="Apply one change to up to 100 monitors, all or none")
+@router.patch(
+    "/bulk",
+    summary="Apply one change to up to 100 monitors, all or none",
+    responses={404: {"description": "One of the monitors does not exist"}},
+)
 async def bulk_update(
     body: BulkUpdate, principal: Writer, session: Session, state: State, request: Request
 ) -> BulkResult:
@@ -250,7 +254,11 @@ async def bulk_update(
     )
 
 
-@router.delete("/bulk", summary="Delete up to 100 monitors, all or none")
+@router.delete(
+    "/bulk",
+    summary="Delete up to 100 monitors, all or none",
+    responses={404: {"description": "One of the monitors does not exist"}},
+)
 async def bulk_delete(
     body: BulkDelete, principal: Writer, session: Session, state: State, request: Request
 ) -> BulkResult:

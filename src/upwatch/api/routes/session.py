@@ -31,7 +31,12 @@ class LoginResult(BaseModel):
     expires_at: Timestamp
 
 
-@router.post("/login", summary="Sign in; sets the session cookie", dependencies=[public])
+@router.post(
+    "/login",
+    summary="Sign in; sets the session cookie",
+    dependencies=[public],
+    responses={401: {"description": "Wrong email or password"}},
+)
 async def login(
     body: Login, session: Session, state: State, request: Request, response: Response
 ) -> LoginResult:
