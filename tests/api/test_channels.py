@@ -566,6 +566,24 @@ def test_a_new_apprise_url_replaces_the_secret_and_leaving_it_out_keeps_it(
     assert secrets_of(http, channel["id"]) == {"url": f"json://127.0.0.1:{receiver.port}/new"}
 
 
+def test_a_config_change_merges_into_the_stored_config_keeping_what_it_does_not_mention(
+    http: httpx.Client, receiver: Receiver
+) -> None:
+    """A PATCH of one field (a rotated ntfy token) must not wipe the topic, server and
+    priority; `null` removes an optional field (JSON merge patch)."""
+    server = f"http://127.0.0.1:{receiver.port}/"
+    config = {"topic": "ops", "server": server, "token": "tk_old", "priority": "high"}
+    channel = create(http, "ntfy", config)
+    url = f"{CHANNELS}/{channel['id']}"
+
+    changed = ok(http.patch(url, json={"config": {"token": "tk_new"}}))
+
+    assert changed["config"] == {"topic": "ops", "server": server, "priority": "high"}
+    assert secrets_of(http, channel["id"]) == {**config, "token": "tk_new"}
+    ok(http.patch(url, json={"config": {"token": None, "priority": "low"}}))
+    assert secrets_of(http, channel["id"]) == {"topic": "ops", "server": server, "priority": "low"}
+
+
 def test_a_disabled_channel_still_takes_test_sends(http: httpx.Client, receiver: Receiver) -> None:
     channel = webhook(http, receiver.url("/hooks/ops"))
 

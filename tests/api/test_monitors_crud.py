@@ -285,6 +285,86 @@ def test_a_new_secret_value_replaces_the_stored_one(http: httpx.Client) -> None:
     assert secrets["basic_auth"] is None
 
 
+# --- partial config changes (JSON merge patch) ------------------------------------------
+
+
+def test_a_config_change_without_kind_merges_into_the_stored_config_and_keeps_its_secrets(
+    http: httpx.Client,
+) -> None:
+    """docs/monitors.md: `kind` need not be repeated; what is not sent is kept."""
+    monitor = ok(http.post(MONITORS, json=with_secrets()), 201)
+    url = f"{MONITORS}/{monitor['id']}"
+
+    changed = ok(http.patch(url, json={"config": {"method": "HEAD"}}))
+
+    assert changed["config"]["method"] == "HEAD"
+    assert changed["config"]["basic_auth"] == {"username": "alice", "password": MASK}
+    assert changed["config"]["headers"] == {"X-Api-Key": MASK}
+    secrets = ok(http.get(f"{url}/secrets"))["config"]
+    assert secrets["headers"] == {"X-Api-Key": SECRET_HEADER}
+    assert secrets["basic_auth"] == {"username": "alice", "password": SECRET_PASSWORD}
+
+
+def test_a_config_change_with_kind_keeps_basic_auth_it_did_not_mention(http: httpx.Client) -> None:
+    monitor = ok(http.post(MONITORS, json=with_secrets()), 201)
+    url = f"{MONITORS}/{monitor['id']}"
+
+    ok(http.patch(url, json={"kind": "http", "config": {"kind": "http", "method": "HEAD"}}))
+
+    secrets = ok(http.get(f"{url}/secrets"))["config"]
+    assert secrets["method"] == "HEAD"
+    assert secrets["basic_auth"] == {"username": "alice", "password": SECRET_PASSWORD}
+
+
+def test_a_nested_config_change_merges_key_by_key_and_null_removes_a_key(
+    http: httpx.Client,
+) -> None:
+    monitor = ok(http.post(MONITORS, json=with_secrets()), 201)
+    url = f"{MONITORS}/{monitor['id']}"
+
+    ok(http.patch(url, json={"config": {"headers": {"X-Other": "two"}}}))
+    ok(http.patch(url, json={"config": {"basic_auth": {"username": "bob"}}}))
+    ok(http.patch(url, json={"config": {"headers": {"X-Api-Key": None}}}))
+
+    secrets = ok(http.get(f"{url}/secrets"))["config"]
+    assert secrets["headers"] == {"X-Other": "two"}
+    assert secrets["basic_auth"] == {"username": "bob", "password": SECRET_PASSWORD}
+
+
+def test_a_config_change_that_makes_the_merged_config_invalid_names_the_field_and_changes_nothing(
+    http: httpx.Client,
+) -> None:
+    monitor = ok(http.post(MONITORS, json=with_secrets()), 201)
+    url = f"{MONITORS}/{monitor['id']}"
+
+    assert field_errors(http.patch(url, json={"config": {"method": "BREW"}})) == {
+        "config.method": "invalid_choice"
+    }
+    assert field_errors(http.patch(url, json={"config": {"verbose": True}})) == {
+        "config.verbose": "unknown_field"
+    }
+    assert field_errors(http.patch(url, json={"config": {"kind": "tcp"}})) == {
+        "config.kind": "invalid_choice"
+    }
+    unchanged = ok(http.get(url))
+    assert unchanged == monitor
+    assert ok(http.get(f"{url}/secrets"))["config"]["basic_auth"]["password"] == SECRET_PASSWORD
+
+
+def test_a_bulk_config_change_merges_into_each_monitors_own_config(http: httpx.Client) -> None:
+    first = ok(http.post(MONITORS, json=with_secrets(name="One")), 201)
+    second = create(http, name="Two", config={"method": "POST"})
+
+    ok(http.patch(f"{MONITORS}/bulk", json={
+        "ids": [first["id"], second["id"]], "patch": {"config": {"max_redirects": 3}},
+    }))  # fmt: skip
+
+    one = ok(http.get(f"{MONITORS}/{first['id']}/secrets"))["config"]
+    two = ok(http.get(f"{MONITORS}/{second['id']}"))["config"]
+    assert (one["max_redirects"], one["basic_auth"]["password"]) == (3, SECRET_PASSWORD)
+    assert (two["max_redirects"], two["method"]) == (3, "POST")
+
+
 # --- read and change ----------------------------------------------------------------------
 
 

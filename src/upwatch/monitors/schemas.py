@@ -91,8 +91,7 @@ class MonitorCreate(Strict):
 
 
 class MonitorUpdate(Strict):
-    """Fields to change; `config` replaces the whole config (send `********` to keep a
-    stored secret)."""
+    """Fields to change; absent fields are kept."""
 
     name: str | None = Field(None, min_length=1, max_length=200)
     kind: Kind | None = None
@@ -111,9 +110,13 @@ class MonitorUpdate(Strict):
     maintenance_mode: bool | None = None
     channel_ids: list[UUID] | None = Field(None, max_length=50)
     depends_on_id: UUID | None = Field(None, description="null clears it.")
-    config: config_union | None = None
-
-    _kind_into_config = model_validator(mode="before")(_copy_kind)
+    config: dict[str, Any] | None = Field(
+        None,
+        description="A JSON merge patch (RFC 7386) of the config: given keys replace, null "
+        "removes a key (its default applies), absent keys and stored secrets are kept; "
+        "`********` keeps a stored secret. The result is checked with the kind's schema. "
+        "With a new `kind`, it patches that kind's defaults.",
+    )
 
 
 class Spike(BaseModel):

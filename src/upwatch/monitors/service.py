@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.audit import service as audit
-from upwatch.core.errors import AppError, ErrorCode, FieldError
+from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode, FieldError
+from upwatch.core.merge_patch import merge_patch
 from upwatch.models import Monitor, MonitorState
 from upwatch.monitors import repository, secrets
 from upwatch.monitors.policy import MonitorStatus
@@ -68,6 +70,14 @@ def config_for(kind: str, config: ProbeConfig | None) -> dict[str, Any]:
         raise _invalid("config.kind", "invalid_choice", f"must be {kind}, like the monitor")
     chosen = config or parse_config({"kind": kind})
     return chosen.model_dump(mode="json")
+
+
+def checked_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """`config` validated by the kind's schema (JSON-ready); ConfigInvalidError if bad."""
+    try:
+        return PROBES[kind].config_model.model_validate(config).model_dump(mode="json")
+    except ValidationError as exc:
+        raise ConfigInvalidError(list(exc.errors())) from None
 
 
 def secret_paths(kind: str) -> tuple[str, ...]:
@@ -194,12 +204,20 @@ async def update(
 def _update_config(
     monitor: Monitor, store: secrets.SecretStore, data: MonitorUpdate, kind_changed: bool
 ) -> bool:
+    """Merge `config` (a JSON merge patch) into the stored one, secrets included, and check
+    the result with the kind's schema. A new kind starts from that kind's defaults."""
     if data.config is None and not kind_changed:
         return False
     paths = secret_paths(monitor.kind)
-    submitted = config_for(monitor.kind, data.config)
-    kept = secrets.keep_masked(submitted, store.open(monitor.secret_config), paths)
-    public, hidden = secrets.split(kept, paths)
+    stored_secrets = store.open(monitor.secret_config)
+    patch = dict(data.config or {})
+    if patch.pop("kind", monitor.kind) != monitor.kind:
+        raise _invalid("config.kind", "invalid_choice", f"must be {monitor.kind}, like the monitor")
+    same_kind = monitor.config.get("kind") == monitor.kind
+    stored = secrets.join(monitor.config, stored_secrets, paths) if same_kind else {}
+    merged = merge_patch(stored, patch) | {"kind": monitor.kind}
+    kept = secrets.keep_masked(merged, stored_secrets, paths)
+    public, hidden = secrets.split(checked_config(monitor.kind, kept), paths)
     changed = public != monitor.config or hidden != store.open(monitor.secret_config)
     monitor.config, monitor.secret_config = public, store.seal(hidden)
     return changed

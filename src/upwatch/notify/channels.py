@@ -18,7 +18,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.audit import service as audit
-from upwatch.core.errors import AppError, ErrorCode, FieldError
+from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode, FieldError
+from upwatch.core.merge_patch import merge_patch
 from upwatch.models import HeartbeatChannel, MonitorChannel, NotificationChannel
 from upwatch.net.guard import AddressNotAllowedError
 from upwatch.notify.kinds import (
@@ -36,12 +37,6 @@ from upwatch.notify.vault import ChannelVault
 
 SETTINGS = ("name", "events", "min_impact", "is_default", "is_enabled", "remind_every_minutes",
             "escalate_after_minutes")  # fmt: skip
-
-
-class ConfigInvalidError(Exception):
-    def __init__(self, errors: list[Any]) -> None:
-        super().__init__("invalid channel config")
-        self.errors = errors
 
 
 async def checked_config(
@@ -115,9 +110,11 @@ async def create(
 def merged_config(
     vault: ChannelVault, channel: NotificationChannel, given: dict[str, Any]
 ) -> dict[str, Any]:
-    """A PATCH's config with the secret fields it left out kept from the stored one."""
-    stored = vault.secrets_of(channel)
-    return {**{k: v for k, v in stored.items() if k not in given}, **given}
+    """A PATCH's config (a JSON merge patch) applied to the stored one, secrets included:
+    fields it leaves out are kept, `null` removes one."""
+    stored = {**channel.config, **vault.secrets_of(channel)}
+    merged: dict[str, Any] = merge_patch(stored, given)
+    return merged
 
 
 def change(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.api.auth import require
 from upwatch.api.deps import Session, State, WriteSession, actor_for, after_commit
+from upwatch.api.errors import field_errors
 from upwatch.api.links import apply_monitor_links, monitor_links
 from upwatch.api.pagination import (
     CursorParam,
@@ -19,7 +20,7 @@ from upwatch.api.pagination import (
     encode_sorted_cursor,
 )
 from upwatch.api.quotas import enforce_quota
-from upwatch.core.errors import AppError, ErrorCode, FieldError
+from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode, FieldError
 from upwatch.core.principal import Principal
 from upwatch.engine import changes
 from upwatch.monitors import repository, service, views
@@ -225,18 +226,39 @@ async def bulk_create(
     return BulkResult(data=[BulkItem(index=i, id=m.public_id, status=201) for i, m in items])
 
 
+async def _update(
+    session: Session,
+    state: State,
+    request: Request,
+    principal: Principal,
+    row: MonitorRow,
+    patch: MonitorUpdate,
+) -> None:
+    """The service's update, with a config its kind refuses named field by field."""
+    try:
+        await service.update(
+            session,
+            actor_for(request, principal),
+            state.monitor_secrets,
+            rules(state),
+            row,
+            patch,
+            state.clock.now(),
+        )
+    except ConfigInvalidError as exc:
+        errors = [{**error, "loc": ("config", *error["loc"])} for error in exc.errors]
+        raise AppError(ErrorCode.VALIDATION_FAILED, fields=field_errors(errors)) from None
+
+
 @router.patch("/bulk", summary="Apply one change to up to 100 monitors, all or none")
 async def bulk_update(
     body: BulkUpdate, principal: Writer, session: Session, state: State, request: Request
 ) -> BulkResult:
     rows = await _rows_for(session, principal, body.ids)
-    actor, now = actor_for(request, principal), state.clock.now()
     for index, row in enumerate(rows):
         interval = row.monitor.interval_seconds
         try:
-            await service.update(
-                session, actor, state.monitor_secrets, rules(state), row, body.patch, now
-            )
+            await _update(session, state, request, principal, row, body.patch)
             await apply_monitor_links(
                 session, row.monitor, body.patch.model_dump(exclude_unset=True)
             )
@@ -282,15 +304,7 @@ async def update_monitor(
 ) -> MonitorDetail:
     row = await service.find(session, principal.organization_id, monitor_id)
     interval = row.monitor.interval_seconds
-    await service.update(
-        session,
-        actor_for(request, principal),
-        state.monitor_secrets,
-        rules(state),
-        row,
-        body,
-        state.clock.now(),
-    )
+    await _update(session, state, request, principal, row, body)
     await apply_monitor_links(session, row.monitor, body.model_dump(exclude_unset=True))
     if row.monitor.interval_seconds != interval:
         row.state.next_run_at = None  # a new interval has a new phase
