@@ -211,6 +211,20 @@ async def delete_session(session: AsyncSession, session_hash: str) -> None:
     await session.execute(delete(UserSession).where(UserSession.session_hash == session_hash))
 
 
+async def delete_sessions_of(
+    session: AsyncSession, user_id: int, *, keep_hash: str | None = None
+) -> None:
+    """End every dashboard session of the user, but the one whose hash is `keep_hash`."""
+    query = delete(UserSession).where(UserSession.user_id == user_id)
+    if keep_hash is not None:
+        query = query.where(UserSession.session_hash != keep_hash)
+    await session.execute(query)
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User:
+    return (await session.execute(select(User).where(User.id == user_id))).scalar_one()
+
+
 async def invitation_by_code(session: AsyncSession, code_hash: str) -> Invitation | None:
     result = await session.execute(select(Invitation).where(Invitation.code_hash == code_hash))
     return result.scalar_one_or_none()
