@@ -25,7 +25,7 @@ from upwatch.probes.registry import PROBES, parse_config
 AUDITED = (
     "name", "kind", "target", "interval_seconds", "timeout_ms", "is_active", "execution_mode",
     "concurrency", "failure_threshold", "recovery_threshold", "degraded_above_ms",
-    "spike_threshold_percent", "maintenance_mode",
+    "spike_threshold_percent", "spike_min_diff_ms", "spike_consecutive", "maintenance_mode",
 )  # fmt: skip
 
 
