@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -570,6 +571,30 @@ def test_pausing_shows_paused_at_once_and_resuming_shows_the_checks_state(
         "monitor.pause",
         "monitor.create",
     ]
+
+
+def test_maintenance_mode_and_resume_answer_the_state_after_the_change(
+    http: httpx.Client,
+) -> None:
+    """The response of a change is the monitor as it now is, not as it was."""
+    monitor = create(http, maintenance_mode=True)
+    url = f"{MONITORS}/{monitor['id']}"
+    assert monitor["status"] == "maintenance"
+
+    out = ok(http.patch(url, json={"maintenance_mode": False}))
+    assert out["status"] == "pending"
+    into = ok(http.patch(url, json={"maintenance_mode": True}))
+    assert into["status"] == "maintenance"
+    assert ok(http.get(url))["status"] == "maintenance"
+    ok(http.post(f"{url}/pause"))
+
+    before = datetime.now(UTC)
+    resumed = ok(http.post(f"{url}/resume"))
+
+    assert resumed["status"] == "maintenance"
+    assert resumed["next_check_at"] is not None
+    next_check = datetime.fromisoformat(resumed["next_check_at"].replace("Z", "+00:00"))
+    assert before - timedelta(seconds=1) <= next_check <= before + timedelta(seconds=11)
 
 
 def test_a_deleted_monitor_is_gone_with_its_history(api: ApiHarness, http: httpx.Client) -> None:

@@ -144,8 +144,17 @@ async def create(
 
 
 def _initial_state(monitor: Monitor) -> dict[str, Any]:
-    status = MonitorStatus.PENDING if monitor.is_active else MonitorStatus.PAUSED
-    return {"status": str(status), "check_status": str(MonitorStatus.PENDING)}
+    pending = str(MonitorStatus.PENDING)
+    return {"status": _shown_status(monitor, pending), "check_status": pending}
+
+
+def _shown_status(monitor: Monitor, check_status: str) -> str:
+    """Paused and maintenance override what the checks say, from the moment they are set."""
+    if not monitor.is_active:
+        return str(MonitorStatus.PAUSED)
+    if monitor.maintenance_mode:
+        return str(MonitorStatus.MAINTENANCE)
+    return check_status
 
 
 def _record(
@@ -224,12 +233,13 @@ def _update_config(
 
 
 def _sync_active(state: MonitorState, monitor: Monitor) -> None:
-    """Pausing shows `paused` at once; resuming shows what the checks last said."""
-    if not monitor.is_active:
-        state.status = str(MonitorStatus.PAUSED)
-    elif state.status == MonitorStatus.PAUSED:
-        state.status = state.check_status
-        state.next_run_at = None  # the scheduler gives it a fresh slot
+    """Pausing shows `paused` at once, maintenance `maintenance`; resuming (or ending
+    maintenance) shows what the checks last said."""
+    if monitor.is_active and state.status == MonitorStatus.PAUSED:
+        state.next_run_at = None  # a fresh slot (the API names it at once)
+    overridden = {str(MonitorStatus.PAUSED), str(MonitorStatus.MAINTENANCE)}
+    if state.status in overridden or not monitor.is_active or monitor.maintenance_mode:
+        state.status = _shown_status(monitor, state.check_status)
 
 
 async def set_active(

@@ -22,11 +22,12 @@ from upwatch.api.pagination import (
 from upwatch.api.quotas import enforce_quota
 from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode, FieldError
 from upwatch.core.principal import Principal
-from upwatch.engine import changes
+from upwatch.engine import changes, schedule
 from upwatch.monitors import repository, service, views
 from upwatch.monitors.policy import MonitorStatus
 from upwatch.monitors.repository import MonitorFilter, MonitorRow
 from upwatch.monitors.schemas import (
+    ExecutionMode,
     Kind,
     MonitorCreate,
     MonitorDetail,
@@ -226,6 +227,17 @@ async def bulk_create(
     return BulkResult(data=[BulkItem(index=i, id=m.public_id, status=201) for i, m in items])
 
 
+def _name_fresh_slot(row: MonitorRow, state: State) -> None:
+    """A resumed (or re-phased) monitor's first slot, computed now as the scheduler would,
+    so the answer shows `next_check_at` instead of null; the scheduler keeps it."""
+    monitor = row.monitor
+    scheduled = monitor.is_active and monitor.execution_mode == ExecutionMode.BACKGROUND
+    if scheduled and row.state.next_run_at is None:
+        row.state.next_run_at = schedule.first_slot(
+            monitor.public_id, monitor.interval_seconds, state.clock.now()
+        )
+
+
 async def _update(
     session: Session,
     state: State,
@@ -266,6 +278,7 @@ async def bulk_update(
             raise _at_index(error, "ids", index) from None
         if row.monitor.interval_seconds != interval:
             row.state.next_run_at = None
+        _name_fresh_slot(row, state)
     await tell_engine(request, state, session, *(row.monitor.id for row in rows))
     return BulkResult(
         data=[BulkItem(index=i, id=row.monitor.public_id, status=200) for i, row in enumerate(rows)]
@@ -308,6 +321,7 @@ async def update_monitor(
     await apply_monitor_links(session, row.monitor, body.model_dump(exclude_unset=True))
     if row.monitor.interval_seconds != interval:
         row.state.next_run_at = None  # a new interval has a new phase
+    _name_fresh_slot(row, state)
     await tell_engine(request, state, session, row.monitor.id)
     return await _detail(
         session, await service.find(session, principal.organization_id, monitor_id)
@@ -333,6 +347,7 @@ async def _set_active(
 ) -> MonitorDetail:
     row: MonitorRow = await service.find(session, principal.organization_id, monitor_id)
     await service.set_active(session, actor_for(request, principal), row, active, state.clock.now())
+    _name_fresh_slot(row, state)
     await tell_engine(request, state, session, row.monitor.id)
     return await _detail(
         session, await service.find(session, principal.organization_id, monitor_id)
