@@ -47,6 +47,12 @@ async def first_organization(session: AsyncSession) -> Organization | None:
     return result.scalar_one_or_none()
 
 
+async def organization_public_ids(session: AsyncSession) -> dict[int, str]:
+    """Every organization's public id by internal id (metrics labels; a small table)."""
+    rows = await session.execute(select(Organization.id, Organization.public_id))
+    return {internal: str(public) for internal, public in rows}
+
+
 async def organization_by_id(session: AsyncSession, organization_id: int) -> Organization:
     return (
         await session.execute(select(Organization).where(Organization.id == organization_id))
