@@ -102,8 +102,8 @@ async def create(
     )  # fmt: skip
     session.add(channel)
     await session.flush()
-    changes = {name: {"old": None, "new": getattr(channel, name)} for name in SETTINGS}
-    audit.record_for(session, actor, "channel", channel, "channel.created", changes, now)
+    changes = audit.created({name: getattr(channel, name) for name in SETTINGS})
+    audit.record_for(session, actor, "channel", channel, "channel.create", changes, now)
     return channel
 
 
@@ -136,21 +136,37 @@ def change(
         if name == "is_enabled" and value and not channel.is_enabled:
             channel.consecutive_failures, channel.disabled_reason = 0, None
         if getattr(channel, name) != value:
-            changes[name] = {"old": getattr(channel, name), "new": value}
+            changes[name] = {"from": getattr(channel, name), "to": value}
             setattr(channel, name, value)
     if config is not None:
+        changes |= _config_changes(vault, channel, config)
         shown, hidden = split_config(ChannelKind(channel.kind), config)
-        changes["config"] = {"old": channel.config, "new": shown}
         channel.config, channel.secret_config = shown, vault.seal(hidden)
     if changes:
         channel.updated_at = now
-        audit.record_for(session, actor, "channel", channel, "channel.updated", changes, now)
+        audit.record_for(session, actor, "channel", channel, "channel.update", changes, now)
+
+
+def _config_changes(
+    vault: ChannelVault, channel: NotificationChannel, config: dict[str, Any]
+) -> dict[str, Any]:
+    """The public part as `{"from", "to"}`; each changed secret field (`config.url`) as
+    `{"redacted": true}`, never its value."""
+    kind = ChannelKind(channel.kind)
+    shown, hidden = split_config(kind, config)
+    stored = vault.secrets_of(channel)
+    secret = [f"config.{name}" for name in SECRET_FIELDS[kind]]
+    return audit.diff({"config": channel.config}, {"config": shown}) | audit.diff(
+        {f"config.{name}": stored.get(name) for name in SECRET_FIELDS[kind]},
+        {f"config.{name}": hidden.get(name) for name in SECRET_FIELDS[kind]},
+        secret,
+    )
 
 
 async def remove(
     session: AsyncSession, actor: audit.Actor, channel: NotificationChannel, now: datetime
 ) -> None:
-    audit.record_for(session, actor, "channel", channel, "channel.deleted", {}, now)
+    audit.record_for(session, actor, "channel", channel, "channel.delete", {}, now)
     await session.delete(channel)
 
 
