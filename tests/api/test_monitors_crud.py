@@ -597,6 +597,26 @@ def test_maintenance_mode_and_resume_answer_the_state_after_the_change(
     assert before - timedelta(seconds=1) <= next_check <= before + timedelta(seconds=11)
 
 
+def test_renaming_a_monitor_in_a_maintenance_window_leaves_it_in_maintenance(
+    http: httpx.Client,
+) -> None:
+    monitor = create(http, execution_mode="on_demand")
+    url = f"{MONITORS}/{monitor['id']}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    window = {
+        "title": "switch swap",
+        "starts_at": (now - timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
+        "ends_at": (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+        "monitor_ids": [monitor["id"]],
+    }
+    ok(http.post("/api/v1/maintenance-windows", json=window), 201)
+    assert ok(http.post(f"{url}/run"))["monitor"]["status"] == "maintenance"
+
+    renamed = ok(http.patch(url, json={"name": "Renamed"}))
+
+    assert renamed["status"] == "maintenance"
+
+
 def test_a_deleted_monitor_is_gone_with_its_history(api: ApiHarness, http: httpx.Client) -> None:
     monitor = create(http, execution_mode="on_demand")
     url = f"{MONITORS}/{monitor['id']}"

@@ -198,7 +198,11 @@ async def update(
     await _attach(session, monitor, rules, group_id, host)
     tags = sorted(set(data.tags)) if data.tags is not None else row.tags
     await repository.replace_tags(session, monitor.id, tags)
-    _sync_active(row.state, monitor)
+    overrides = ("is_active", "maintenance_mode")
+    if any(before[name] != getattr(monitor, name) for name in overrides):
+        # Only then: a maintenance *window* also shows `maintenance`, and an edit of the
+        # name must not end it.
+        _sync_active(row.state, monitor)
     monitor.updated_at = now
     changes = audit.diff(before, {**_snapshot(monitor), "tags": tags})
     if config_changed:
