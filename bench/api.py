@@ -461,6 +461,8 @@ def _snapshot(organization_id: int) -> MonitorSnapshot:
             degraded_above_ms=values["degraded_above_ms"],
         ),
         spike_threshold_percent=values["spike_threshold_percent"],
+        spike_min_diff_ms=values["spike_min_diff_ms"],
+        spike_consecutive=values["spike_consecutive"],
         maintenance=False, active=True, scheduled=True,
     )  # fmt: skip
 

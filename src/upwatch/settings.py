@@ -81,7 +81,12 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr | None = Field(
         None,
-        description="When set, `/metrics` requires `Authorization: Bearer <token>`.",
+        description="The scrape token: `/metrics` answers `Authorization: Bearer <token>`.",
+    )
+    metrics_public: bool = Field(
+        False,
+        description="Serve `/metrics` without credentials (it names every monitor of every "
+        "organization); otherwise it needs UPWATCH_METRICS_TOKEN.",
     )
 
     rate_limit_per_minute: int = Field(

@@ -264,6 +264,33 @@ def test_a_webhook_answering_400_is_tried_once_and_marked_failed(
 # --- 3. maintenance -----------------------------------------------------------------------
 
 
+def test_a_maintenance_window_that_starts_at_once_announces_its_start_once(
+    local: Local, start: Start
+) -> None:
+    """A window whose start is already past when it is created (a client's "now" a moment
+    ago) is in effect at once: its start notice must still go out."""
+    receiver = local()
+    app = start()
+    webhook_channel(app.http, receiver, is_default=True)
+    stays_quiet([receiver])  # the dispatcher's follow-up passes are running
+
+    now = datetime.now(UTC)
+    window = {
+        "title": "router swap",
+        "starts_at": z(now - timedelta(minutes=1)),
+        "ends_at": z(now + timedelta(hours=1)),
+        "all_subjects": True,
+        "notify": True,
+    }
+    assert ok(app.http.post(WINDOWS, json=window), 201)["active"] is True
+
+    [hit] = arrived(receiver, 1, "the start notice")
+    assert hit.event == "maintenance.started"
+    assert "router swap" in hit.body.decode()
+    stays_quiet([receiver])
+    assert len(receiver.hits) == 1
+
+
 def test_going_down_in_a_maintenance_window_alerts_no_one_and_opens_no_incident(
     local: Local, start: Start
 ) -> None:

@@ -289,7 +289,30 @@ def test_the_secrets_endpoint_shows_the_full_config_and_is_audited(
 
     actions = audit_actions(http, resource)
     assert actions.count("channel.secrets.read") == 1
-    assert "channel.created" in actions
+    assert "channel.create" in actions
+
+
+def test_a_channels_audit_entries_use_the_common_verbs_and_diff_shape_and_redact_secrets(
+    http: httpx.Client, receiver: Receiver
+) -> None:
+    """One naming (`resource.create|update|delete`, like monitors and tokens) and one diff
+    shape (`{"from", "to"}`) across the log; a changed secret URL reads `redacted`."""
+    old_url, new_url = receiver.url("/hooks/old"), receiver.url("/hooks/new-secret-path")
+    channel = webhook(http, old_url)
+    ok(http.patch(f"{CHANNELS}/{channel['id']}", json={"name": "Ops", "config": {"url": new_url}}))
+    ok(http.delete(f"{CHANNELS}/{channel['id']}"), 204)
+
+    entries = ok(http.get(AUDIT_LOGS, params={"resource": f"channel:{channel['id']}"}))["data"]
+
+    assert [e["action"] for e in entries] == ["channel.delete", "channel.update", "channel.create"]
+    update = entries[1]["changes"]
+    assert update["name"] == {"from": channel["name"], "to": "Ops"}
+    assert update["config.url"] == {"redacted": True}
+    assert all(set(change) in ({"from", "to"}, {"redacted"}) for change in update.values())
+    assert entries[2]["changes"]["name"] == {"from": None, "to": channel["name"]}
+    log = http.get(AUDIT_LOGS, params={"limit": 100}).text
+    assert "new-secret-path" not in log
+    assert "/hooks/old" not in log
 
 
 def test_a_member_cannot_read_a_channels_secrets(
@@ -563,7 +586,7 @@ def test_routing_settings_can_be_changed_and_are_audited(
     )
     assert ok(http.get(url)) == changed
     assert secrets_of(http, channel["id"]) == {"url": receiver.url("/hooks/ops")}
-    assert "channel.updated" in audit_actions(http, f"channel:{channel['id']}")
+    assert "channel.update" in audit_actions(http, f"channel:{channel['id']}")
     bad = http.patch(url, json={"min_impact": "apocalyptic"})
     assert "min_impact" in field_errors(bad)
     assert ok(http.get(url))["min_impact"] == "major"
@@ -590,6 +613,24 @@ def test_a_new_apprise_url_replaces_the_secret_and_leaving_it_out_keeps_it(
     assert secrets_of(http, channel["id"]) == {"url": f"json://127.0.0.1:{receiver.port}/new"}
 
 
+def test_a_config_change_merges_into_the_stored_config_keeping_what_it_does_not_mention(
+    http: httpx.Client, receiver: Receiver
+) -> None:
+    """A PATCH of one field (a rotated ntfy token) must not wipe the topic, server and
+    priority; `null` removes an optional field (JSON merge patch)."""
+    server = f"http://127.0.0.1:{receiver.port}/"
+    config = {"topic": "ops", "server": server, "token": "tk_old", "priority": "high"}
+    channel = create(http, "ntfy", config)
+    url = f"{CHANNELS}/{channel['id']}"
+
+    changed = ok(http.patch(url, json={"config": {"token": "tk_new"}}))
+
+    assert changed["config"] == {"topic": "ops", "server": server, "priority": "high"}
+    assert secrets_of(http, channel["id"]) == {**config, "token": "tk_new"}
+    ok(http.patch(url, json={"config": {"token": None, "priority": "low"}}))
+    assert secrets_of(http, channel["id"]) == {"topic": "ops", "server": server, "priority": "low"}
+
+
 def test_a_disabled_channel_still_takes_test_sends(http: httpx.Client, receiver: Receiver) -> None:
     channel = webhook(http, receiver.url("/hooks/ops"))
 
@@ -610,7 +651,7 @@ def test_a_deleted_channel_is_gone(http: httpx.Client, receiver: Receiver) -> No
     error(http.get(url), 404, "NOT_FOUND")
     error(http.get(f"{url}/secrets"), 404, "NOT_FOUND")
     assert ok(http.get(CHANNELS))["data"] == []
-    assert "channel.deleted" in audit_actions(http, f"channel:{channel['id']}")
+    assert "channel.delete" in audit_actions(http, f"channel:{channel['id']}")
 
 
 # --- a monitor's channels and its sample alert --------------------------------------------

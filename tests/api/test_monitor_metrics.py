@@ -20,8 +20,9 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ApiHarness
+from tests.conftest import ApiHarness, SettingsFactory
 from tests.support.accounts import Tenant
+from upwatch.settings import Settings
 
 MONITORS = "/api/v1/monitors"
 START_SECONDS = 10.0
@@ -72,6 +73,15 @@ def refused() -> Iterator[str]:
         yield f"http://127.0.0.1:{bound.getsockname()[1]}/"
 
 
+METRICS_TOKEN = "scrape-token-for-tests"
+
+
+@pytest.fixture
+def api_settings(make_settings: SettingsFactory, database_url: str) -> Settings:
+    """/metrics needs credentials by default: the operator's scrape token."""
+    return make_settings(database_url=database_url, metrics_token=METRICS_TOKEN)
+
+
 @pytest.fixture
 def tenant(api: ApiHarness) -> Tenant:
     return api.seed.tenant()
@@ -110,7 +120,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 def scrape(api: ApiHarness) -> Samples:
     """Every sample of /metrics, by (name, labels)."""
-    with api.client() as client:
+    with api.client(METRICS_TOKEN) as client:
         response = client.get("/metrics")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
@@ -135,15 +145,21 @@ def labels(**values: str) -> frozenset[tuple[str, str]]:
     return frozenset(values.items())
 
 
+def identity_of(tenant: Tenant, monitor: dict[str, Any], name: str) -> frozenset[tuple[str, str]]:
+    return labels(
+        monitor_id=monitor["id"], name=name, kind="http", organization=str(tenant.organization_id)
+    )
+
+
 def test_a_successful_check_shows_the_monitor_up_with_its_response_time(
-    api: ApiHarness, http: httpx.Client, target: str
+    api: ApiHarness, http: httpx.Client, tenant: Tenant, target: str
 ) -> None:
     monitor = create_monitor(http, f"{target}/health", "Homepage")
 
     check = run(http, monitor)["check"]
     samples = scrape(api)
 
-    identity = labels(monitor_id=monitor["id"], name="Homepage", kind="http")
+    identity = identity_of(tenant, monitor, "Homepage")
     assert of_monitor(samples, "upwatch_monitor_up", monitor["id"]) == {identity: 1.0}
     assert of_monitor(samples, "upwatch_monitor_response_time_seconds", monitor["id"]) == {
         identity: pytest.approx(check["latency_ms"] / 1000)
@@ -172,14 +188,14 @@ def test_checks_are_counted_by_kind_and_outcome(
 
 
 def test_a_monitor_that_went_down_shows_zero(
-    api: ApiHarness, http: httpx.Client, refused: str
+    api: ApiHarness, http: httpx.Client, tenant: Tenant, refused: str
 ) -> None:
     monitor = create_monitor(http, refused, "Refused", failure_threshold=1)
 
     assert run(http, monitor)["monitor"]["status"] == "down"
     samples = scrape(api)
 
-    identity = labels(monitor_id=monitor["id"], name="Refused", kind="http")
+    identity = identity_of(tenant, monitor, "Refused")
     assert of_monitor(samples, "upwatch_monitor_up", monitor["id"]) == {identity: 0.0}
 
 
@@ -197,7 +213,7 @@ def test_a_monitor_recovers_to_one_after_a_success(
 
 
 def test_a_monitor_name_with_quotes_and_backslashes_is_escaped_in_its_label(
-    api: ApiHarness, http: httpx.Client, target: str
+    api: ApiHarness, http: httpx.Client, tenant: Tenant, target: str
 ) -> None:
     name = 'The "main" site \\ API\nv2'
     monitor = create_monitor(http, target, name)
@@ -206,12 +222,12 @@ def test_a_monitor_name_with_quotes_and_backslashes_is_escaped_in_its_label(
     samples = scrape(api)
 
     assert of_monitor(samples, "upwatch_monitor_up", monitor["id"]) == {
-        labels(monitor_id=monitor["id"], name=name, kind="http"): 1.0
+        identity_of(tenant, monitor, name): 1.0
     }
 
 
 def test_a_renamed_monitor_is_shown_under_its_new_name(
-    api: ApiHarness, http: httpx.Client, target: str
+    api: ApiHarness, http: httpx.Client, tenant: Tenant, target: str
 ) -> None:
     monitor = create_monitor(http, target, "Old name")
     run(http, monitor)
@@ -220,7 +236,7 @@ def test_a_renamed_monitor_is_shown_under_its_new_name(
     samples = scrape(api)
 
     assert of_monitor(samples, "upwatch_monitor_up", monitor["id"]) == {
-        labels(monitor_id=monitor["id"], name="New name", kind="http"): 1.0
+        identity_of(tenant, monitor, "New name"): 1.0
     }
 
 
@@ -239,3 +255,28 @@ def test_a_deleted_monitor_leaves_the_metrics(
     assert of_monitor(samples, "upwatch_monitor_up", gone["id"]) == {}
     assert of_monitor(samples, "upwatch_monitor_response_time_seconds", gone["id"]) == {}
     assert list(of_monitor(samples, "upwatch_monitor_up", kept["id"]).values()) == [1.0]
+
+
+def test_a_paused_monitor_has_no_up_sample_and_its_status_says_paused(
+    api: ApiHarness, http: httpx.Client, tenant: Tenant, refused: str, target: str
+) -> None:
+    """Paused is not down: `up` would read 0 and page someone. The status gauge tells them
+    apart (one sample per monitor, its current status)."""
+    paused = create_monitor(http, target, "Paused")
+    down = create_monitor(http, refused, "Down", failure_threshold=1)
+    run(http, paused)
+    run(http, down)
+    ok(http.post(f"{MONITORS}/{paused['id']}/pause"))
+
+    samples = scrape(api)
+
+    assert of_monitor(samples, "upwatch_monitor_up", paused["id"]) == {}
+    assert of_monitor(samples, "upwatch_monitor_status", paused["id"]) == {
+        identity_of(tenant, paused, "Paused") | {("status", "paused")}: 1.0
+    }
+    assert of_monitor(samples, "upwatch_monitor_up", down["id"]) == {
+        identity_of(tenant, down, "Down"): 0.0
+    }
+    assert of_monitor(samples, "upwatch_monitor_status", down["id"]) == {
+        identity_of(tenant, down, "Down") | {("status", "down")}: 1.0
+    }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -285,6 +286,86 @@ def test_a_new_secret_value_replaces_the_stored_one(http: httpx.Client) -> None:
     assert secrets["basic_auth"] is None
 
 
+# --- partial config changes (JSON merge patch) ------------------------------------------
+
+
+def test_a_config_change_without_kind_merges_into_the_stored_config_and_keeps_its_secrets(
+    http: httpx.Client,
+) -> None:
+    """docs/monitors.md: `kind` need not be repeated; what is not sent is kept."""
+    monitor = ok(http.post(MONITORS, json=with_secrets()), 201)
+    url = f"{MONITORS}/{monitor['id']}"
+
+    changed = ok(http.patch(url, json={"config": {"method": "HEAD"}}))
+
+    assert changed["config"]["method"] == "HEAD"
+    assert changed["config"]["basic_auth"] == {"username": "alice", "password": MASK}
+    assert changed["config"]["headers"] == {"X-Api-Key": MASK}
+    secrets = ok(http.get(f"{url}/secrets"))["config"]
+    assert secrets["headers"] == {"X-Api-Key": SECRET_HEADER}
+    assert secrets["basic_auth"] == {"username": "alice", "password": SECRET_PASSWORD}
+
+
+def test_a_config_change_with_kind_keeps_basic_auth_it_did_not_mention(http: httpx.Client) -> None:
+    monitor = ok(http.post(MONITORS, json=with_secrets()), 201)
+    url = f"{MONITORS}/{monitor['id']}"
+
+    ok(http.patch(url, json={"kind": "http", "config": {"kind": "http", "method": "HEAD"}}))
+
+    secrets = ok(http.get(f"{url}/secrets"))["config"]
+    assert secrets["method"] == "HEAD"
+    assert secrets["basic_auth"] == {"username": "alice", "password": SECRET_PASSWORD}
+
+
+def test_a_nested_config_change_merges_key_by_key_and_null_removes_a_key(
+    http: httpx.Client,
+) -> None:
+    monitor = ok(http.post(MONITORS, json=with_secrets()), 201)
+    url = f"{MONITORS}/{monitor['id']}"
+
+    ok(http.patch(url, json={"config": {"headers": {"X-Other": "two"}}}))
+    ok(http.patch(url, json={"config": {"basic_auth": {"username": "bob"}}}))
+    ok(http.patch(url, json={"config": {"headers": {"X-Api-Key": None}}}))
+
+    secrets = ok(http.get(f"{url}/secrets"))["config"]
+    assert secrets["headers"] == {"X-Other": "two"}
+    assert secrets["basic_auth"] == {"username": "bob", "password": SECRET_PASSWORD}
+
+
+def test_a_config_change_that_makes_the_merged_config_invalid_names_the_field_and_changes_nothing(
+    http: httpx.Client,
+) -> None:
+    monitor = ok(http.post(MONITORS, json=with_secrets()), 201)
+    url = f"{MONITORS}/{monitor['id']}"
+
+    assert field_errors(http.patch(url, json={"config": {"method": "BREW"}})) == {
+        "config.method": "invalid_choice"
+    }
+    assert field_errors(http.patch(url, json={"config": {"verbose": True}})) == {
+        "config.verbose": "unknown_field"
+    }
+    assert field_errors(http.patch(url, json={"config": {"kind": "tcp"}})) == {
+        "config.kind": "invalid_choice"
+    }
+    unchanged = ok(http.get(url))
+    assert unchanged == monitor
+    assert ok(http.get(f"{url}/secrets"))["config"]["basic_auth"]["password"] == SECRET_PASSWORD
+
+
+def test_a_bulk_config_change_merges_into_each_monitors_own_config(http: httpx.Client) -> None:
+    first = ok(http.post(MONITORS, json=with_secrets(name="One")), 201)
+    second = create(http, name="Two", config={"method": "POST"})
+
+    ok(http.patch(f"{MONITORS}/bulk", json={
+        "ids": [first["id"], second["id"]], "patch": {"config": {"max_redirects": 3}},
+    }))  # fmt: skip
+
+    one = ok(http.get(f"{MONITORS}/{first['id']}/secrets"))["config"]
+    two = ok(http.get(f"{MONITORS}/{second['id']}"))["config"]
+    assert (one["max_redirects"], one["basic_auth"]["password"]) == (3, SECRET_PASSWORD)
+    assert (two["max_redirects"], two["method"]) == (3, "POST")
+
+
 # --- read and change ----------------------------------------------------------------------
 
 
@@ -490,6 +571,50 @@ def test_pausing_shows_paused_at_once_and_resuming_shows_the_checks_state(
         "monitor.pause",
         "monitor.create",
     ]
+
+
+def test_maintenance_mode_and_resume_answer_the_state_after_the_change(
+    http: httpx.Client,
+) -> None:
+    """The response of a change is the monitor as it now is, not as it was."""
+    monitor = create(http, maintenance_mode=True)
+    url = f"{MONITORS}/{monitor['id']}"
+    assert monitor["status"] == "maintenance"
+
+    out = ok(http.patch(url, json={"maintenance_mode": False}))
+    assert out["status"] == "pending"
+    into = ok(http.patch(url, json={"maintenance_mode": True}))
+    assert into["status"] == "maintenance"
+    assert ok(http.get(url))["status"] == "maintenance"
+    ok(http.post(f"{url}/pause"))
+
+    before = datetime.now(UTC)
+    resumed = ok(http.post(f"{url}/resume"))
+
+    assert resumed["status"] == "maintenance"
+    assert resumed["next_check_at"] is not None
+    next_check = datetime.fromisoformat(resumed["next_check_at"].replace("Z", "+00:00"))
+    assert before - timedelta(seconds=1) <= next_check <= before + timedelta(seconds=11)
+
+
+def test_renaming_a_monitor_in_a_maintenance_window_leaves_it_in_maintenance(
+    http: httpx.Client,
+) -> None:
+    monitor = create(http, execution_mode="on_demand")
+    url = f"{MONITORS}/{monitor['id']}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    window = {
+        "title": "switch swap",
+        "starts_at": (now - timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
+        "ends_at": (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+        "monitor_ids": [monitor["id"]],
+    }
+    ok(http.post("/api/v1/maintenance-windows", json=window), 201)
+    assert ok(http.post(f"{url}/run"))["monitor"]["status"] == "maintenance"
+
+    renamed = ok(http.patch(url, json={"name": "Renamed"}))
+
+    assert renamed["status"] == "maintenance"
 
 
 def test_a_deleted_monitor_is_gone_with_its_history(api: ApiHarness, http: httpx.Client) -> None:

@@ -588,7 +588,9 @@ def stored_baseline(api: ApiHarness, monitor: dict[str, Any]) -> tuple[float, in
 def test_a_slow_response_after_a_baseline_of_fast_checks_is_a_spike(
     api: ApiHarness, http: httpx.Client, target: Target
 ) -> None:
-    monitor = create_monitor(http, target.url("/"), name="Spiky", spike_threshold_percent=50)
+    monitor = create_monitor(
+        http, target.url("/"), name="Spiky", spike_threshold_percent=50, spike_consecutive=1
+    )
     for _ in range(10):
         run(http, monitor)
     assert ok(http.get(f"{MONITORS}/{monitor['id']}"))["last_spike"] is None
@@ -614,10 +616,50 @@ def test_a_slow_response_after_a_baseline_of_fast_checks_is_a_spike(
     assert abs((parse_z(osminog["datetime"]) - parse_api(slow["checked_at"])).total_seconds()) < 1
 
 
+def test_by_default_a_spike_needs_three_slow_checks_in_a_row_and_one_alert_is_raised(
+    http: httpx.Client, target: Target
+) -> None:
+    """One slow answer is noise (a loopback monitor's 16 ms against 7 ms was "123 %"): the
+    default asks for 3 consecutive slow checks, each at least 100 ms above the baseline."""
+    monitor = create_monitor(http, target.url("/"))
+    detail = ok(http.get(f"{MONITORS}/{monitor['id']}"))
+    assert (detail["spike_min_diff_ms"], detail["spike_consecutive"]) == (100.0, 3)
+    for _ in range(10):
+        run(http, monitor)
+
+    target.delay = SLOW_SECONDS
+    run(http, monitor)
+    run(http, monitor)
+    assert task_status(http, monitor["id"])["last_spike"] is None
+    third = run(http, monitor)["check"]
+
+    spike = task_status(http, monitor["id"])["last_spike"]
+    assert spike is not None
+    assert spike["response_time_ms"] == round(third["latency_ms"], 2)
+    run(http, monitor)  # still slow: the same streak, no second spike
+    assert task_status(http, monitor["id"])["last_spike"] == spike
+
+
+def test_a_slow_check_less_than_the_minimum_difference_above_the_baseline_is_no_spike(
+    http: httpx.Client, target: Target
+) -> None:
+    monitor = create_monitor(
+        http, target.url("/"), spike_threshold_percent=50, spike_consecutive=1,
+        spike_min_diff_ms=60_000,
+    )  # fmt: skip
+    for _ in range(10):
+        run(http, monitor)
+
+    target.delay = SLOW_SECONDS
+    run(http, monitor)
+
+    assert task_status(http, monitor["id"])["last_spike"] is None
+
+
 def test_a_fast_response_after_a_spike_keeps_the_last_spike(
     http: httpx.Client, target: Target
 ) -> None:
-    monitor = create_monitor(http, target.url("/"), spike_threshold_percent=50)
+    monitor = create_monitor(http, target.url("/"), spike_threshold_percent=50, spike_consecutive=1)
     for _ in range(10):
         run(http, monitor)
     target.delay = SLOW_SECONDS
@@ -636,7 +678,7 @@ def test_a_fast_response_after_a_spike_keeps_the_last_spike(
 def test_fewer_than_ten_checks_are_no_baseline_for_a_spike(
     http: httpx.Client, target: Target
 ) -> None:
-    monitor = create_monitor(http, target.url("/"), spike_threshold_percent=50)
+    monitor = create_monitor(http, target.url("/"), spike_threshold_percent=50, spike_consecutive=1)
     for _ in range(9):
         run(http, monitor)
 
@@ -658,7 +700,9 @@ def test_a_stored_baseline_of_twenty_checks_makes_a_slow_check_a_spike_after_a_r
         serving(create_app(settings)) as url,
         httpx.Client(base_url=url, headers=headers, timeout=30) as http,
     ):
-        monitor = create_monitor(http, target.url("/api/health"), spike_threshold_percent=50)
+        monitor = create_monitor(
+            http, target.url("/api/health"), spike_threshold_percent=50, spike_consecutive=1
+        )
     set_state(
         settings.effective_database_url,
         monitor["id"],

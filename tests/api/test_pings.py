@@ -495,6 +495,69 @@ def test_pings_the_fast_path_leaves_to_fastapi_get_fastapis_answers(
     assert stored_pings(api) == 1
 
 
+# --- trailing slashes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("suffix", "kind"), [("/", "success"), ("/start/", "start"),
+                                              ("/fail/", "failure"), ("/log/", "log"),
+                                              ("/0/", "success")])  # fmt: skip
+def test_a_ping_url_with_a_trailing_slash_is_recorded_like_the_url_without_it(
+    http: httpx.Client, pinger: httpx.Client, method: str, suffix: str, kind: str
+) -> None:
+    """`curl -fsS $PING/` must not get a redirect it does not follow (a silent loss)."""
+    heartbeat = create_heartbeat(http)
+
+    pinged(pinger.request(method, ping_path(heartbeat, suffix)), method)
+
+    (stored,) = pings(http, heartbeat)
+    assert (stored["kind"], stored["method"]) == (kind, method)
+
+
+def test_a_slug_url_with_a_trailing_slash_is_recorded_like_the_url_without_it(
+    http: httpx.Client, pinger: httpx.Client
+) -> None:
+    heartbeat = create_heartbeat(http, name="DB backup", slug="db-backup")
+    key = ping_key(http)
+
+    pinged(pinger.get(f"/ping/{key}/db-backup/"))
+    pinged(pinger.post(f"/ping/{key}/db-backup/start/"), "POST")
+    pinged(pinger.get(f"/ping/{key}/new-job/", params={"create": "1"}))
+
+    assert [p["kind"] for p in pings(http, heartbeat)] == ["start", "success"]
+    (created,) = [h for h in listed(http) if h["slug"] == "new-job"]
+    assert read(http, created)["pings"] == 1
+
+
+def test_a_ping_url_with_a_trailing_slash_never_answers_a_redirect(
+    api: ApiHarness, http: httpx.Client, pinger: httpx.Client
+) -> None:
+    """What the fast path leaves to FastAPI (a bad `create`, an unknown uuid, a doubled
+    slash) is answered there, never with a 307 a client may not follow."""
+    heartbeat = create_heartbeat(http)
+
+    not_boolean = pinger.get(ping_path(heartbeat, "/"), params={"create": "perhaps"})
+    assert not_boolean.status_code == 400, not_boolean.text
+    assert not_boolean.json()["fields"][0]["path"] == "create"
+    not_found(pinger.get(f"/ping/{uuid.uuid4()}/"))
+    not_found(pinger.post(ping_path(heartbeat, "//")))
+    assert stored_pings(api) == 0
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/v1/monitors/"),
+                                              ("GET", "/api/v1/monitors/"),
+                                              ("POST", "/api/v1/heartbeats/")])  # fmt: skip
+def test_an_api_path_with_a_stray_trailing_slash_is_not_found_not_redirected(
+    api: ApiHarness, tenant: Tenant, method: str, path: str
+) -> None:
+    """A 307 to the slashless URL is followed by some clients as a GET (a create silently
+    turned into a list) and not at all by others: an unknown path is a plain 404."""
+    with api.client(tenant.owner.token) as client:
+        response = client.request(method, path, json={"name": "x"})
+
+    not_found(response)
+
+
 # --- bodies -----------------------------------------------------------------------------
 
 

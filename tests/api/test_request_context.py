@@ -7,15 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import SettingsFactory
 from tests.support import http
 from tests.support.server import serving
 from upwatch.api.app import create_app
-from upwatch.settings import Settings
 
 
 @pytest.fixture
-def base_url(sqlite_settings: Settings) -> Iterator[str]:
-    app = create_app(sqlite_settings)
+def base_url(make_settings: SettingsFactory) -> Iterator[str]:
+    app = create_app(make_settings(metrics_public=True))
 
     @app.get("/api/v1/items/{item_id}")
     async def item(item_id: int) -> dict[str, int]:
@@ -76,3 +76,13 @@ def test_metrics_require_the_token_when_one_is_configured(make_settings) -> None
     assert wrong.status_code == 401
     assert allowed.status_code == 200
     assert "upwatch_http_requests_total" in allowed.text
+
+
+def test_metrics_need_credentials_by_default_and_say_how_to_get_them(make_settings) -> None:  # type: ignore[no-untyped-def]
+    """Monitor names and targets' health are not for anyone who can reach the port."""
+    with serving(create_app(make_settings())) as url:
+        refused = http.get(f"{url}/metrics")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "UNAUTHENTICATED"
+    assert "UPWATCH_METRICS_TOKEN" in refused.json()["error"]
+    assert "UPWATCH_METRICS_PUBLIC" in refused.json()["error"]

@@ -170,3 +170,72 @@ def test_a_second_user_with_the_same_email_is_refused(settings: Settings, tmp_pa
 @pytest.mark.parametrize(("text", "hours"), [("30d", 720), ("12h", 12), ("90m", 1.5)])
 def test_lifetimes_read_as_days_hours_or_minutes(text: str, hours: float) -> None:
     assert parse_duration(text).total_seconds() == hours * 3600
+
+
+def test_a_password_file_that_does_not_exist_is_one_clear_line_not_a_traceback(
+    settings: Settings, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.txt"
+    for command in ("create", "set-password"):
+        arguments = ["user", command, "--email", "a@example.com", "--password-file", str(missing)]
+        result = runner.invoke(app, arguments, env=_env(settings))
+
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert str(missing) in result.stderr
+        assert "No such file" in result.stderr
+    assert Seeder(settings.effective_database_url).scalar("select count(*) from users") == 0
+
+
+def test_set_password_replaces_the_password_and_ends_the_users_sessions(
+    settings: Settings, tmp_path: Path
+) -> None:
+    _create_user(settings, tmp_path)
+    new_file = tmp_path / "new-password"
+    new_file.write_text("another long passphrase\n")
+    with serving(create_app(settings)) as url:
+        before = http.post(f"{url}/api/v1/auth/login", json={
+            "email": "ops@example.com", "password": "a long enough password"
+        })  # fmt: skip
+        cookie = {"Cookie": f"upwatch_session={before.cookies.get('upwatch_session')}"}
+        assert http.get(f"{url}/api/v1/me", headers=cookie).status_code == 200
+
+        result = runner.invoke(
+            app,
+            [
+                "user",
+                "set-password",
+                "--email",
+                "ops@example.com",
+                "--password-file",
+                str(new_file),
+            ],
+            env=_env(settings),
+        )
+
+        assert result.exit_code == 0, result.output
+        assert "ops@example.com" in result.stdout
+        assert http.get(f"{url}/api/v1/me", headers=cookie).status_code == 401
+        old = {"email": "ops@example.com", "password": "a long enough password"}
+        new = {"email": "ops@example.com", "password": "another long passphrase"}
+        assert http.post(f"{url}/api/v1/auth/login", json=old).status_code == 401
+        assert http.post(f"{url}/api/v1/auth/login", json=new).status_code == 200
+
+
+def test_set_password_for_an_unknown_user_or_a_short_password_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    _create_user(settings, tmp_path)
+    short = tmp_path / "short"
+    short.write_text("short\n")
+
+    unknown = runner.invoke(app, ["user", "set-password", "--email", "who@example.com",
+                                  "--password-file", str(short)], env=_env(settings))  # fmt: skip
+    too_short = runner.invoke(app, ["user", "set-password", "--email", "ops@example.com",
+                                    "--password-file", str(short)], env=_env(settings))  # fmt: skip
+
+    assert unknown.exit_code == 1
+    assert "who@example.com" in unknown.stderr
+    assert too_short.exit_code == 1
+    assert "at least" in too_short.stderr

@@ -100,6 +100,35 @@ def test_the_first_start_prints_working_credentials_once_and_never_logs_them(
     assert "API token" not in second_output
 
 
+def test_a_start_that_cannot_bind_its_port_creates_no_owner_so_the_next_start_prints_it(
+    tmp_path: Path,
+) -> None:
+    """The one-time password and token must not be spent on a start that never served."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        failed = subprocess.run(
+            [sys.executable, "-m", "upwatch", "serve"],
+            env={**os.environ, "UPWATCH_PORT": str(port), "UPWATCH_DATA_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_SECONDS,
+            check=False,
+        )
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "API token" not in failed.stdout + failed.stderr
+    assert f"127.0.0.1:{port}" in failed.stderr
+    assert "in use" in failed.stderr
+
+    process, url = _serve(tmp_path)
+    try:
+        _wait_until_ready(url)
+    finally:
+        output = _stop(process)
+    assert "API token (shown once)" in output
+
+
 def test_serve_with_two_processes_answers_on_one_port_and_stores_every_ping(
     tmp_path: Path, postgres_databases: PostgresDatabases | None
 ) -> None:

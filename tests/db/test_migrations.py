@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -125,3 +126,43 @@ def test_upgrading_an_up_to_date_database_changes_nothing(empty_database_url: st
     before = _tables(empty_database_url)
     migrate.upgrade(empty_database_url)
     assert _tables(empty_database_url) == before
+
+
+def _run(url: str, *statements: str) -> list[tuple[object, ...]]:
+    async def work() -> list[tuple[object, ...]]:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                rows: list[tuple[object, ...]] = []
+                for statement in statements:
+                    result = await connection.execute(text(statement))
+                    rows = [tuple(row) for row in result] if result.returns_rows else []
+                return rows
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(work())
+
+
+def test_audit_rows_written_with_the_old_names_and_shape_read_like_new_ones(
+    empty_database_url: str,
+) -> None:
+    """`channel.created` with `{"old", "new"}` becomes `channel.create` with `{"from", "to"}`:
+    one vocabulary for filters and readers, whatever a row's age."""
+    migrate.upgrade(empty_database_url, "3c9e5b1f7a42")
+    _run(
+        empty_database_url,
+        "INSERT INTO organizations (public_id, name, created_at) "
+        "VALUES ('0190c1d2-0000-7000-8000-000000000001', 'Org', '2026-12-01 00:00:00')",
+        "INSERT INTO audit_logs (public_id, organization_id, source, action, resource_type, "
+        "changes, created_at) VALUES ('0190c1d2-0000-7000-8000-000000000002', "
+        "(SELECT id FROM organizations), 'api', 'channel.created', 'channel', "
+        """'{"name": {"old": null, "new": "Ops"}}', '2026-12-01 00:00:00')""",
+    )
+
+    migrate.upgrade(empty_database_url)
+
+    [(action, changes)] = _run(empty_database_url, "SELECT action, changes FROM audit_logs")
+    assert action == "channel.create"
+    stored = json.loads(changes) if isinstance(changes, str) else changes
+    assert stored == {"name": {"from": None, "to": "Ops"}}

@@ -41,3 +41,15 @@ def test_too_few_samples_never_make_a_spike() -> None:
 
 def test_a_zero_baseline_never_makes_a_spike() -> None:
     assert detect(100.0, baseline_sum_ms=0.0, baseline_count=50) is None
+
+
+def test_a_few_milliseconds_above_a_tiny_baseline_is_no_spike_by_default() -> None:
+    """The README's loopback monitor: 16.15 ms against 7.24 ms is 123 %, but only 9 ms."""
+    assert detect(16.15, baseline_sum_ms=7.24 * 20, baseline_count=20) is None
+
+
+def test_a_response_the_minimum_difference_above_the_baseline_is_a_spike() -> None:
+    spike = detect(300.0, baseline_sum_ms=100.0 * 20, baseline_count=20, min_diff_ms=200)
+    assert spike is not None
+    assert spike.diff_percent == 200.0
+    assert detect(299.0, baseline_sum_ms=100.0 * 20, baseline_count=20, min_diff_ms=200) is None

@@ -95,6 +95,8 @@ def snapshot(
         concurrency=1,
         thresholds=Thresholds(),
         spike_threshold_percent=100.0,
+        spike_min_diff_ms=100.0,
+        spike_consecutive=3,
         maintenance=False,
         active=active,
         scheduled=active,

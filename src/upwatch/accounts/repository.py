@@ -47,6 +47,12 @@ async def first_organization(session: AsyncSession) -> Organization | None:
     return result.scalar_one_or_none()
 
 
+async def organization_public_ids(session: AsyncSession) -> dict[int, str]:
+    """Every organization's public id by internal id (metrics labels; a small table)."""
+    rows = await session.execute(select(Organization.id, Organization.public_id))
+    return {internal: str(public) for internal, public in rows}
+
+
 async def organization_by_id(session: AsyncSession, organization_id: int) -> Organization:
     return (
         await session.execute(select(Organization).where(Organization.id == organization_id))
@@ -209,6 +215,20 @@ async def session_with_user(
 
 async def delete_session(session: AsyncSession, session_hash: str) -> None:
     await session.execute(delete(UserSession).where(UserSession.session_hash == session_hash))
+
+
+async def delete_sessions_of(
+    session: AsyncSession, user_id: int, *, keep_hash: str | None = None
+) -> None:
+    """End every dashboard session of the user, but the one whose hash is `keep_hash`."""
+    query = delete(UserSession).where(UserSession.user_id == user_id)
+    if keep_hash is not None:
+        query = query.where(UserSession.session_hash != keep_hash)
+    await session.execute(query)
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User:
+    return (await session.execute(select(User).where(User.id == user_id))).scalar_one()
 
 
 async def invitation_by_code(session: AsyncSession, code_hash: str) -> Invitation | None:

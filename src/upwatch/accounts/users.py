@@ -177,3 +177,52 @@ async def principal_for_session(
 
 def csrf_matches(csrf_hash: str, supplied: str | None) -> bool:
     return supplied is not None and same_hash(csrf_hash, hash_secret(supplied))
+
+
+async def change_password(
+    session: AsyncSession,
+    actor: audit.Actor,
+    principal: Principal,
+    *,
+    current: str,
+    new: str,
+    session_secret: str | None,
+    now: datetime,
+) -> None:
+    """A signed-in user's own change: the current password proves it is them (a session left
+    open on another machine is not enough). Their other sessions end."""
+    user = await repository.user_by_id(session, principal.user_id)
+    if not verify_password(user.password_hash, current):
+        raise AppError(
+            ErrorCode.VALIDATION_FAILED,
+            fields=[FieldError("current_password", "incorrect", "is not your current password")],
+        )
+    keep = hash_secret(session_secret) if session_secret else None
+    await set_password(session, actor, user, new, principal.organization_id, now, keep_hash=keep)
+
+
+async def set_password(
+    session: AsyncSession,
+    actor: audit.Actor,
+    user: User,
+    password: str,
+    organization_id: int,
+    now: datetime,
+    *,
+    keep_hash: str | None = None,
+    path: str = "new_password",
+) -> None:
+    """Replace the user's password, end their sessions (but `keep_hash`), and audit it."""
+    check_password_strength(password, path)
+    user.password_hash = hash_password(password)
+    await repository.delete_sessions_of(session, user.id, keep_hash=keep_hash)
+    audit.record(
+        session,
+        actor,
+        organization_id=organization_id,
+        action="user.set_password",
+        resource_type="user",
+        resource_id=str(user.public_id),
+        changes={"password": "redacted"},
+        at=now,
+    )

@@ -114,6 +114,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # No 307 to the path without (or with) a trailing slash: a ping client that does not
+        # follow it loses the ping, and one that follows a POST's redirect as a GET turns a
+        # create into a list. An unknown path is a plain 404.
+        redirect_slashes=False,
     )
     app.state.upwatch = state
     install_error_handlers(app)

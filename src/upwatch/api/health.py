@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from upwatch.accounts import repository
 from upwatch.api.errors import RETRY_AFTER_SECONDS, error_body
 from upwatch.api.state import AppState, current_state
 from upwatch.core.errors import AppError, ErrorCode
@@ -63,12 +64,32 @@ async def _check_redis(state: AppState) -> str:
     return "ok"
 
 
+def _authorize_scrape(request: Request, state: State) -> None:
+    """The scrape token, unless the operator made the metrics public (they name every
+    monitor of every organization, so they are not public by default)."""
+    token = state.settings.metrics_token
+    if token is None and state.settings.metrics_public:
+        return
+    if token is None:
+        raise AppError(
+            ErrorCode.UNAUTHENTICATED,
+            "Metrics need a scrape token: set UPWATCH_METRICS_TOKEN and send it as "
+            "Authorization: Bearer <token>, or set UPWATCH_METRICS_PUBLIC=true.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(supplied.encode(), token.get_secret_value().encode()):
+        raise AppError(
+            ErrorCode.UNAUTHENTICATED,
+            "A valid metrics token is required.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request, state: State) -> Response:
-    token = state.settings.metrics_token
-    if token is not None:
-        supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(supplied.encode(), token.get_secret_value().encode()):
-            raise AppError(ErrorCode.UNAUTHENTICATED, "A valid metrics token is required.")
+    _authorize_scrape(request, state)
+    async with state.database.session() as session:
+        state.engine.organization_labels.update(await repository.organization_public_ids(session))
     payload, content_type = state.metrics.render()
     return Response(payload, media_type=content_type)

@@ -8,6 +8,10 @@ same steps and code as the routes in `routes/pings.py` (the per-IP ping rate lim
 invalid `rid` or `create`, a repeated parameter, another method or shape) goes on to FastAPI,
 which answers it exactly as before: validation errors, 404 and 405 stay FastAPI's. The routes
 stay registered, so the OpenAPI document still describes the ping URLs.
+
+One trailing slash is dropped from a ping path first (`/ping/<uuid>/`, `/ping/<key>/<slug>/start/`,
+as Healthchecks accepts them), for this path and FastAPI's alike: the app answers no slash
+redirects (a 307 that `curl -fsS` does not follow was a silently lost ping).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class PingFastPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope = _without_trailing_slash(scope)
         parsed = _recognise(scope)
         if parsed is None:
             await self.app(scope, receive, send)
@@ -50,6 +55,16 @@ class PingFastPath:
         except AppError as exc:
             response = error_response(exc.code, exc.text, exc.fields, exc.headers or None)
         await response(scope, receive, send)
+
+
+def _without_trailing_slash(scope: Scope) -> Scope:
+    path = scope.get("path", "")
+    if not (path.startswith(PREFIX) and path.endswith("/") and len(path) > len(PREFIX)):
+        return scope
+    raw_path: bytes | None = scope.get("raw_path")
+    if raw_path is not None and raw_path.endswith(b"/"):
+        raw_path = raw_path[:-1]
+    return {**scope, "path": path[:-1], "raw_path": raw_path}
 
 
 def _recognise(scope: Scope) -> tuple[list[str], str | None, bool] | None:

@@ -27,6 +27,7 @@ user_app = typer.Typer(help="Users.", no_args_is_help=True)
 token_app = typer.Typer(help="Personal access tokens.", no_args_is_help=True)
 CLI = Actor(source=Source.CLI)
 EXIT_REFUSED = 1
+EXIT_BAD_ARGUMENT = 2
 _DURATION = re.compile(r"^(\d+)([dhm])$")
 T = TypeVar("T")
 
@@ -44,11 +45,24 @@ def parse_duration(text: str) -> timedelta:
 
 def _read_password(password_file: Path | None) -> str | None:
     if password_file is not None:
-        source = sys.stdin.read() if str(password_file) == "-" else password_file.read_text()
-        return source.rstrip("\r\n")
+        return _read_file(password_file).rstrip("\r\n")
     if sys.stdin.isatty():
         return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
     return None
+
+
+def _read_file(path: Path) -> str:
+    """The file's text (`-`: standard input); one clear line and exit 2 if it cannot be read."""
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    except UnicodeDecodeError:
+        problem = "not UTF-8 text"
+    typer.echo(f"error: --password-file: cannot read {path}: {problem}", err=True)
+    raise typer.Exit(EXIT_BAD_ARGUMENT)
 
 
 async def _organization(session: AsyncSession, name: str | None) -> Organization:
@@ -119,6 +133,38 @@ def create_user(
     typer.echo(run_with_database(settings, work))
     if password is None:
         typer.echo("No password set: this user can use tokens but cannot sign in.", err=True)
+
+
+@user_app.command("set-password")
+def set_password(
+    email: Annotated[str, typer.Option(help="The user's email.")],
+    password_file: Annotated[
+        Path | None,
+        typer.Option(help="Read the new password from this file (`-`: standard input)."),
+    ] = None,
+) -> None:
+    """Replace a user's password (they forgot it, say); ends all their dashboard sessions."""
+    from upwatch.cli.main import settings_or_exit  # noqa: PLC0415
+
+    settings = settings_or_exit()
+    password = _read_password(password_file)
+    if password is None:
+        typer.echo("error: give --password-file (or run it in a terminal).", err=True)
+        raise typer.Exit(EXIT_BAD_ARGUMENT)
+
+    async def work(database: Database) -> str:
+        async with unit_of_work(database) as session:
+            user = await repository.user_by_email(session, email)
+            if user is None:
+                raise AppError(ErrorCode.NOT_FOUND, f"No user with the email {email}.")
+            membership = await _membership(session, user.id, None)
+            await users.set_password(
+                session, CLI, user, password, membership.organization_id, SystemClock().now(),
+                path="--password-file",
+            )  # fmt: skip
+            return f"Password of {user.email} replaced; their sessions are ended."
+
+    typer.echo(run_with_database(settings, work))
 
 
 @token_app.command("create")

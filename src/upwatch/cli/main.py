@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,6 +14,8 @@ from upwatch.cli.accounts import token_app, user_app
 from upwatch.settings import Settings, SettingsError, load_settings, masked, unknown_variables
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from upwatch.accounts.bootstrap import FirstRun
     from upwatch.db.engine import Database
 
@@ -25,6 +29,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
+EXIT_FAILURE = 1
 EXIT_CONFIG_ERROR = 2
 
 
@@ -105,6 +110,9 @@ def serve(
     log = get_logger("upwatch.cli")
     if migrate:
         migrations.upgrade(settings.effective_database_url)
+    # Bound before the first run: a start that cannot listen must not spend the one-time
+    # credentials (the next start would have printed nothing).
+    listener = listening_socket(settings.host, settings.port)
     announce_first_run(settings)
     log.info(
         "serve.starting",
@@ -118,7 +126,7 @@ def serve(
         os.environ["UPWATCH_HOST"] = settings.host
         os.environ["UPWATCH_PORT"] = str(settings.port)
         os.environ["UPWATCH_RUN_CHECKS"] = "false"
-    uvicorn.run(
+    config = uvicorn.Config(
         "upwatch.api.app:app_from_environment" if workers > 1 else create_app(settings),
         factory=workers > 1,
         workers=workers,
@@ -131,6 +139,37 @@ def serve(
         loop="uvloop",
         **serve_options(settings),  # httptools, bounded for slow clients
     )
+    serve_on(config, listener)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound now; a port that is taken exits 1 with one clear line."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}.", err=True)
+        raise typer.Exit(EXIT_FAILURE) from None
+    listener.set_inheritable(True)  # the processes of --workers N serve on it
+    return listener
+
+
+def serve_on(config: uvicorn.Config, listener: socket.socket) -> None:
+    """What `uvicorn.run` does, on a socket bound beforehand."""
+    import uvicorn  # noqa: PLC0415 - heavy; only this command needs it
+    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
+
+    if config.workers > 1:
+        Multiprocess(config, sockets=[listener]).run()
+        return
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the SIGINT it handled once it has shut down: a clean stop.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[listener])
+    if not server.started:
+        raise typer.Exit(EXIT_FAILURE)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from http import HTTPStatus
+from typing import Any
 
 
 class ErrorCode(StrEnum):
@@ -138,6 +139,15 @@ class AppError(Exception):
     @property
     def text(self) -> str:
         return self.message or CATALOG[self.code].message
+
+
+class ConfigInvalidError(Exception):
+    """A kind's config failed its schema: pydantic's errors (each `loc` relative to the
+    config), for the API edge to name the fields as `config.<path>`."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        super().__init__("invalid config")
+        self.errors = errors
 
 
 def code_for_status(status: int) -> ErrorCode:

@@ -89,11 +89,12 @@ class Engine:
         self.calendar = MaintenanceCalendar(database)
         self._live: dict[int, Live] = {}
         self._current: dict[int, MonitorSnapshot] = {}  # the latest config of each monitor
-        self._identity: dict[int, dict[str, str]] = {}
+        self._identity: dict[int, dict[str, Any]] = {}
         self._loop: asyncio.Task[None] | None = None
         registry = registry or CollectorRegistry()
         self.metrics = EngineMetrics(registry)
-        registry.register(MonitorCollector(self._metric_rows))
+        self.organization_labels: dict[int, str] = {}  # filled by each /metrics scrape
+        registry.register(MonitorCollector(self._metric_rows, self.organization_labels))
         registry.register(SkippedSlotsCollector(lambda: self.scheduler.skipped))
 
     async def start(self, *, schedule_checks: bool, heartbeats: bool = True) -> None:
@@ -165,7 +166,7 @@ class Engine:
         self._current.pop(monitor_id, None)
         self._identity.pop(monitor_id, None)
 
-    def _metric_rows(self) -> Iterator[tuple[dict[str, str], Any, float | None]]:
+    def _metric_rows(self) -> Iterator[tuple[dict[str, Any], Any, float | None]]:
         for monitor_id, identity in list(self._identity.items()):
             live = self._live.get(monitor_id)
             if live is not None:
@@ -176,6 +177,7 @@ class Engine:
             "monitor_id": str(monitor.public_id),
             "name": monitor.name,
             "kind": monitor.kind,
+            "organization_id": monitor.organization_id,
         }
         self._live.setdefault(monitor.id, Live.from_state(state))
         snapshot = snapshot_of(monitor, self._store)

@@ -34,6 +34,7 @@ class Live:
     last_spike: dict[str, Any] | None = None
     last_certificate: dict[str, Any] | None = None  # kept when a check sees none
     last_latency_ms: float | None = None
+    slow_streak: int = 0  # slow checks in a row (spikes); not kept across restarts
 
     @classmethod
     def from_state(cls, state: MonitorState) -> Live:
@@ -72,13 +73,15 @@ class CheckRecord:
 
 
 def _spike(snapshot: MonitorSnapshot, live: Live, obs: Observation, at: datetime) -> bool:
-    """Whether this response is a spike (recorded in `live.last_spike`)."""
+    """Whether this response completes a spike (recorded in `live.last_spike`)."""
     if not obs.ok or obs.latency_ms is None:
         return False
     found = spikes.detect(
-        obs.latency_ms, live.latency_sum_ms, live.latency_count, snapshot.spike_threshold_percent
-    )
-    if found is None:
+        obs.latency_ms, live.latency_sum_ms, live.latency_count,
+        snapshot.spike_threshold_percent, min_diff_ms=snapshot.spike_min_diff_ms,
+    )  # fmt: skip
+    live.slow_streak = spikes.streak_after(live.slow_streak, found is not None)
+    if found is None or not spikes.is_reported(live.slow_streak, snapshot.spike_consecutive):
         return False
     live.last_spike = {
         "datetime": isoformat_z(at),

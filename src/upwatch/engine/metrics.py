@@ -14,6 +14,9 @@ from upwatch.monitors.policy import MonitorStatus
 
 LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10)
 UP_STATUSES = {MonitorStatus.UP, MonitorStatus.DEGRADED}
+# `up` is only said of a monitor whose checks decide its status: paused, maintenance and
+# pending have no `up` sample (0 would read as down and page someone).
+KNOWN_STATUSES = {*UP_STATUSES, MonitorStatus.DOWN}
 
 
 class EngineMetrics:
@@ -33,15 +36,31 @@ class EngineMetrics:
 
 
 class MonitorCollector(Collector):
-    """`upwatch_monitor_up` and `upwatch_monitor_response_time_seconds` per monitor."""
+    """`upwatch_monitor_up`, `upwatch_monitor_status` and
+    `upwatch_monitor_response_time_seconds` per monitor, labelled with its organization's
+    public id (`organizations`: internal id → public id, kept current by the scrape)."""
 
-    def __init__(self, rows: Callable[[], Iterator[tuple[dict[str, str], Any, float | None]]]):
+    def __init__(
+        self,
+        rows: Callable[[], Iterator[tuple[dict[str, Any], Any, float | None]]],
+        organizations: dict[int, str],
+    ) -> None:
         self._rows = rows
+        self._organizations = organizations
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        labels = ["monitor_id", "name", "kind"]
+        labels = ["monitor_id", "name", "kind", "organization"]
         up = GaugeMetricFamily(
-            "upwatch_monitor_up", "1 when the monitor is up (or degraded), else 0.", labels=labels
+            "upwatch_monitor_up",
+            "1 when the monitor is up (or degraded), 0 when down; absent while paused, in "
+            "maintenance or pending.",
+            labels=labels,
+        )
+        status_gauge = GaugeMetricFamily(
+            "upwatch_monitor_status",
+            "1, labelled with the monitor's status: up, degraded, down, pending, paused or "
+            "maintenance.",
+            labels=[*labels, "status"],
         )
         latency = GaugeMetricFamily(
             "upwatch_monitor_response_time_seconds",
@@ -49,11 +68,15 @@ class MonitorCollector(Collector):
             labels=labels,
         )
         for identity, status, latency_ms in self._rows():
-            values = [identity["monitor_id"], identity["name"], identity["kind"]]
-            up.add_metric(values, 1.0 if status in UP_STATUSES else 0.0)
+            organization = self._organizations.get(identity["organization_id"], "")
+            values = [identity["monitor_id"], identity["name"], identity["kind"], organization]
+            if status in KNOWN_STATUSES:
+                up.add_metric(values, 1.0 if status in UP_STATUSES else 0.0)
+            status_gauge.add_metric([*values, str(status)], 1.0)
             if latency_ms is not None:
                 latency.add_metric(values, latency_ms / 1000)
         yield up
+        yield status_gauge
         yield latency
 
 

@@ -29,6 +29,8 @@ class MonitorSnapshot:
     concurrency: int
     thresholds: Thresholds
     spike_threshold_percent: float
+    spike_min_diff_ms: float
+    spike_consecutive: int
     maintenance: bool
     active: bool
     scheduled: bool  # background and active: the scheduler runs it
@@ -53,6 +55,8 @@ def snapshot_of(monitor: Monitor, store: SecretStore) -> MonitorSnapshot:
             degraded_above_ms=monitor.degraded_above_ms,
         ),
         spike_threshold_percent=monitor.spike_threshold_percent,
+        spike_min_diff_ms=monitor.spike_min_diff_ms,
+        spike_consecutive=monitor.spike_consecutive,
         maintenance=monitor.maintenance_mode,
         active=monitor.is_active,
         scheduled=monitor.is_active and monitor.execution_mode == ExecutionMode.BACKGROUND,

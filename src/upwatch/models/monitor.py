@@ -43,6 +43,8 @@ class Monitor(PublicIdMixin, Base):
     recovery_threshold: Mapped[int] = mapped_column(Integer)
     degraded_above_ms: Mapped[float | None] = mapped_column(Float)
     spike_threshold_percent: Mapped[float] = mapped_column(Float)
+    spike_min_diff_ms: Mapped[float] = mapped_column(Float, server_default="100")
+    spike_consecutive: Mapped[int] = mapped_column(Integer, server_default="3")
     maintenance_mode: Mapped[bool] = mapped_column(Boolean, default=False)
     # While the parent is down, this monitor's new incidents and alerts are suppressed.
     depends_on_id: Mapped[int | None] = mapped_column(

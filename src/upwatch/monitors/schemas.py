@@ -13,7 +13,11 @@ from uuid import UUID
 from pydantic import BaseModel, Field, model_validator
 
 from upwatch.monitors.policy import MonitorStatus
-from upwatch.monitors.spikes import DEFAULT_THRESHOLD_PERCENT
+from upwatch.monitors.spikes import (
+    DEFAULT_CONSECUTIVE,
+    DEFAULT_MIN_DIFF_MS,
+    DEFAULT_THRESHOLD_PERCENT,
+)
 from upwatch.probes.registry import config_union
 from upwatch.schema import MAX_TAGS, Strict, Tag, Timestamp
 
@@ -75,8 +79,21 @@ class MonitorCreate(Strict):
         DEFAULT_THRESHOLD_PERCENT,
         gt=0,
         le=100_000,
-        description="A response this much above the baseline average is a spike "
+        description="A response this much above the baseline average is slow "
         "(once 10 checks make a baseline).",
+    )
+    spike_min_diff_ms: float = Field(
+        DEFAULT_MIN_DIFF_MS,
+        ge=0,
+        le=600_000,
+        description="...and at least this many ms above it (a percentage of a fast "
+        "response is noise).",
+    )
+    spike_consecutive: int = Field(
+        DEFAULT_CONSECUTIVE,
+        ge=1,
+        le=100,
+        description="Slow checks in a row that make a spike (reported once per run).",
     )
     maintenance_mode: bool = Field(False, description="Record results, never alert.")
     channel_ids: list[UUID] = Field(
@@ -91,8 +108,7 @@ class MonitorCreate(Strict):
 
 
 class MonitorUpdate(Strict):
-    """Fields to change; `config` replaces the whole config (send `********` to keep a
-    stored secret)."""
+    """Fields to change; absent fields are kept."""
 
     name: str | None = Field(None, min_length=1, max_length=200)
     kind: Kind | None = None
@@ -108,12 +124,18 @@ class MonitorUpdate(Strict):
     recovery_threshold: int | None = Field(None, ge=1, le=100)
     degraded_above_ms: float | None = Field(None, gt=0)
     spike_threshold_percent: float | None = Field(None, gt=0, le=100_000)
+    spike_min_diff_ms: float | None = Field(None, ge=0, le=600_000)
+    spike_consecutive: int | None = Field(None, ge=1, le=100)
     maintenance_mode: bool | None = None
     channel_ids: list[UUID] | None = Field(None, max_length=50)
     depends_on_id: UUID | None = Field(None, description="null clears it.")
-    config: config_union | None = None
-
-    _kind_into_config = model_validator(mode="before")(_copy_kind)
+    config: dict[str, Any] | None = Field(
+        None,
+        description="A JSON merge patch (RFC 7386) of the config: given keys replace, null "
+        "removes a key (its default applies), absent keys and stored secrets are kept; "
+        "`********` keeps a stored secret. The result is checked with the kind's schema. "
+        "With a new `kind`, it patches that kind's defaults.",
+    )
 
 
 class Spike(BaseModel):
@@ -161,6 +183,8 @@ class MonitorDetail(MonitorSummary):
     recovery_threshold: int
     degraded_above_ms: float | None
     spike_threshold_percent: float
+    spike_min_diff_ms: float
+    spike_consecutive: int
     config: dict[str, Any] = Field(description="Secret values shown as ********.")
     has_secrets: bool
     next_check_at: Timestamp | None

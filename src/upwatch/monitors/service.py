@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.audit import service as audit
-from upwatch.core.errors import AppError, ErrorCode, FieldError
+from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode, FieldError
+from upwatch.core.merge_patch import merge_patch
 from upwatch.models import Monitor, MonitorState
 from upwatch.monitors import repository, secrets
 from upwatch.monitors.policy import MonitorStatus
@@ -23,7 +25,7 @@ from upwatch.probes.registry import PROBES, parse_config
 AUDITED = (
     "name", "kind", "target", "interval_seconds", "timeout_ms", "is_active", "execution_mode",
     "concurrency", "failure_threshold", "recovery_threshold", "degraded_above_ms",
-    "spike_threshold_percent", "maintenance_mode",
+    "spike_threshold_percent", "spike_min_diff_ms", "spike_consecutive", "maintenance_mode",
 )  # fmt: skip
 
 
@@ -68,6 +70,14 @@ def config_for(kind: str, config: ProbeConfig | None) -> dict[str, Any]:
         raise _invalid("config.kind", "invalid_choice", f"must be {kind}, like the monitor")
     chosen = config or parse_config({"kind": kind})
     return chosen.model_dump(mode="json")
+
+
+def checked_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """`config` validated by the kind's schema (JSON-ready); ConfigInvalidError if bad."""
+    try:
+        return PROBES[kind].config_model.model_validate(config).model_dump(mode="json")
+    except ValidationError as exc:
+        raise ConfigInvalidError(list(exc.errors())) from None
 
 
 def secret_paths(kind: str) -> tuple[str, ...]:
@@ -134,8 +144,17 @@ async def create(
 
 
 def _initial_state(monitor: Monitor) -> dict[str, Any]:
-    status = MonitorStatus.PENDING if monitor.is_active else MonitorStatus.PAUSED
-    return {"status": str(status), "check_status": str(MonitorStatus.PENDING)}
+    pending = str(MonitorStatus.PENDING)
+    return {"status": _shown_status(monitor, pending), "check_status": pending}
+
+
+def _shown_status(monitor: Monitor, check_status: str) -> str:
+    """Paused and maintenance override what the checks say, from the moment they are set."""
+    if not monitor.is_active:
+        return str(MonitorStatus.PAUSED)
+    if monitor.maintenance_mode:
+        return str(MonitorStatus.MAINTENANCE)
+    return check_status
 
 
 def _record(
@@ -179,7 +198,11 @@ async def update(
     await _attach(session, monitor, rules, group_id, host)
     tags = sorted(set(data.tags)) if data.tags is not None else row.tags
     await repository.replace_tags(session, monitor.id, tags)
-    _sync_active(row.state, monitor)
+    overrides = ("is_active", "maintenance_mode")
+    if any(before[name] != getattr(monitor, name) for name in overrides):
+        # Only then: a maintenance *window* also shows `maintenance`, and an edit of the
+        # name must not end it.
+        _sync_active(row.state, monitor)
     monitor.updated_at = now
     changes = audit.diff(before, {**_snapshot(monitor), "tags": tags})
     if config_changed:
@@ -194,24 +217,33 @@ async def update(
 def _update_config(
     monitor: Monitor, store: secrets.SecretStore, data: MonitorUpdate, kind_changed: bool
 ) -> bool:
+    """Merge `config` (a JSON merge patch) into the stored one, secrets included, and check
+    the result with the kind's schema. A new kind starts from that kind's defaults."""
     if data.config is None and not kind_changed:
         return False
     paths = secret_paths(monitor.kind)
-    submitted = config_for(monitor.kind, data.config)
-    kept = secrets.keep_masked(submitted, store.open(monitor.secret_config), paths)
-    public, hidden = secrets.split(kept, paths)
+    stored_secrets = store.open(monitor.secret_config)
+    patch = dict(data.config or {})
+    if patch.pop("kind", monitor.kind) != monitor.kind:
+        raise _invalid("config.kind", "invalid_choice", f"must be {monitor.kind}, like the monitor")
+    same_kind = monitor.config.get("kind") == monitor.kind
+    stored = secrets.join(monitor.config, stored_secrets, paths) if same_kind else {}
+    merged = merge_patch(stored, patch) | {"kind": monitor.kind}
+    kept = secrets.keep_masked(merged, stored_secrets, paths)
+    public, hidden = secrets.split(checked_config(monitor.kind, kept), paths)
     changed = public != monitor.config or hidden != store.open(monitor.secret_config)
     monitor.config, monitor.secret_config = public, store.seal(hidden)
     return changed
 
 
 def _sync_active(state: MonitorState, monitor: Monitor) -> None:
-    """Pausing shows `paused` at once; resuming shows what the checks last said."""
-    if not monitor.is_active:
-        state.status = str(MonitorStatus.PAUSED)
-    elif state.status == MonitorStatus.PAUSED:
-        state.status = state.check_status
-        state.next_run_at = None  # the scheduler gives it a fresh slot
+    """Pausing shows `paused` at once, maintenance `maintenance`; resuming (or ending
+    maintenance) shows what the checks last said."""
+    if monitor.is_active and state.status == MonitorStatus.PAUSED:
+        state.next_run_at = None  # a fresh slot (the API names it at once)
+    overridden = {str(MonitorStatus.PAUSED), str(MonitorStatus.MAINTENANCE)}
+    if state.status in overridden or not monitor.is_active or monitor.maintenance_mode:
+        state.status = _shown_status(monitor, state.check_status)
 
 
 async def set_active(

@@ -58,6 +58,8 @@ def detail(row: MonitorRow) -> MonitorDetail:
         recovery_threshold=monitor.recovery_threshold,
         degraded_above_ms=monitor.degraded_above_ms,
         spike_threshold_percent=monitor.spike_threshold_percent,
+        spike_min_diff_ms=monitor.spike_min_diff_ms,
+        spike_consecutive=monitor.spike_consecutive,
         config=secrets.redact(monitor.config, paths),
         has_secrets=monitor.secret_config is not None,
         next_check_at=state.next_run_at if monitor.is_active else None,

@@ -18,7 +18,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.audit import service as audit
-from upwatch.core.errors import AppError, ErrorCode, FieldError
+from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode, FieldError
+from upwatch.core.merge_patch import merge_patch
 from upwatch.models import HeartbeatChannel, MonitorChannel, NotificationChannel
 from upwatch.net.guard import AddressNotAllowedError
 from upwatch.notify.kinds import (
@@ -36,12 +37,6 @@ from upwatch.notify.vault import ChannelVault
 
 SETTINGS = ("name", "events", "min_impact", "is_default", "is_enabled", "remind_every_minutes",
             "escalate_after_minutes")  # fmt: skip
-
-
-class ConfigInvalidError(Exception):
-    def __init__(self, errors: list[Any]) -> None:
-        super().__init__("invalid channel config")
-        self.errors = errors
 
 
 async def checked_config(
@@ -107,17 +102,19 @@ async def create(
     )  # fmt: skip
     session.add(channel)
     await session.flush()
-    changes = {name: {"old": None, "new": getattr(channel, name)} for name in SETTINGS}
-    audit.record_for(session, actor, "channel", channel, "channel.created", changes, now)
+    changes = audit.created({name: getattr(channel, name) for name in SETTINGS})
+    audit.record_for(session, actor, "channel", channel, "channel.create", changes, now)
     return channel
 
 
 def merged_config(
     vault: ChannelVault, channel: NotificationChannel, given: dict[str, Any]
 ) -> dict[str, Any]:
-    """A PATCH's config with the secret fields it left out kept from the stored one."""
-    stored = vault.secrets_of(channel)
-    return {**{k: v for k, v in stored.items() if k not in given}, **given}
+    """A PATCH's config (a JSON merge patch) applied to the stored one, secrets included:
+    fields it leaves out are kept, `null` removes one."""
+    stored = {**channel.config, **vault.secrets_of(channel)}
+    merged: dict[str, Any] = merge_patch(stored, given)
+    return merged
 
 
 def change(
@@ -139,21 +136,37 @@ def change(
         if name == "is_enabled" and value and not channel.is_enabled:
             channel.consecutive_failures, channel.disabled_reason = 0, None
         if getattr(channel, name) != value:
-            changes[name] = {"old": getattr(channel, name), "new": value}
+            changes[name] = {"from": getattr(channel, name), "to": value}
             setattr(channel, name, value)
     if config is not None:
+        changes |= _config_changes(vault, channel, config)
         shown, hidden = split_config(ChannelKind(channel.kind), config)
-        changes["config"] = {"old": channel.config, "new": shown}
         channel.config, channel.secret_config = shown, vault.seal(hidden)
     if changes:
         channel.updated_at = now
-        audit.record_for(session, actor, "channel", channel, "channel.updated", changes, now)
+        audit.record_for(session, actor, "channel", channel, "channel.update", changes, now)
+
+
+def _config_changes(
+    vault: ChannelVault, channel: NotificationChannel, config: dict[str, Any]
+) -> dict[str, Any]:
+    """The public part as `{"from", "to"}`; each changed secret field (`config.url`) as
+    `{"redacted": true}`, never its value."""
+    kind = ChannelKind(channel.kind)
+    shown, hidden = split_config(kind, config)
+    stored = vault.secrets_of(channel)
+    secret = [f"config.{name}" for name in SECRET_FIELDS[kind]]
+    return audit.diff({"config": channel.config}, {"config": shown}) | audit.diff(
+        {f"config.{name}": stored.get(name) for name in SECRET_FIELDS[kind]},
+        {f"config.{name}": hidden.get(name) for name in SECRET_FIELDS[kind]},
+        secret,
+    )
 
 
 async def remove(
     session: AsyncSession, actor: audit.Actor, channel: NotificationChannel, now: datetime
 ) -> None:
-    audit.record_for(session, actor, "channel", channel, "channel.deleted", {}, now)
+    audit.record_for(session, actor, "channel", channel, "channel.delete", {}, now)
     await session.delete(channel)
 
 

@@ -54,8 +54,7 @@ class Followups:
         previous, self._last_pass = self._last_pass, now
         async with unit_of_work(self._database) as session:
             queued = await self._incidents(session, now)
-            if previous is not None:
-                queued += await self._notices(session, previous, now)
+            queued += await self._notices(session, previous, now)
         if queued:
             doorbell.ring()
         return queued
@@ -143,17 +142,23 @@ class Followups:
         session.add(row)
         return 0 if silenced else 1
 
-    async def _notices(self, session: AsyncSession, previous: datetime, now: datetime) -> int:
+    async def _notices(
+        self, session: AsyncSession, previous: datetime | None, now: datetime
+    ) -> int:
+        """A window's start is announced while an occurrence is in effect and has not been
+        announced yet (a window created already started, or while no dispatcher ran, is
+        announced too); its end when the occurrence of the previous pass is over."""
         query = select(MaintenanceWindow).where(MaintenanceWindow.notify.is_(True))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         queued = 0
         for row in (await session.execute(query)).scalars():
             window = Window.of(row)
-            before, current = window.occurrence_at(previous), window.occurrence_at(now)
+            current = window.occurrence_at(now)
+            before = window.occurrence_at(previous) if previous is not None else None
             if before is not None and before != current:
                 queued += await _notice(session, window, before, "ended", now)
-            if current is not None and current != before:
+            if current is not None:  # _notice sends each notice once
                 queued += await _notice(session, window, current, "started", now)
         return queued
 

@@ -102,18 +102,17 @@ async def save_window(
         window.updated_at = now
         session.add(window)
         await session.flush()
-        changes = {k: {"old": None, "new": _jsonable(v)} for k, v in values.items()}
-        action = "maintenance_window.created"
+        changes = audit.created({k: _jsonable(v) for k, v in values.items()})
+        action = "maintenance_window.create"
     else:
-        changes = {
-            k: {"old": _jsonable(getattr(window, k)), "new": _jsonable(v)}
-            for k, v in values.items()
-            if getattr(window, k) != v
-        }
+        changes = audit.diff(
+            {k: _jsonable(getattr(window, k)) for k in values},
+            {k: _jsonable(v) for k, v in values.items()},
+        )
         for key, value in values.items():
             setattr(window, key, value)
         window.updated_at = now
-        action = "maintenance_window.updated"
+        action = "maintenance_window.update"
     audit.record_for(session, actor, "maintenance_window", window, action, changes, now)
     return window
 
@@ -160,8 +159,8 @@ async def create_silence(
     )  # fmt: skip
     session.add(silence)
     await session.flush()
-    changes = {"comment": {"old": None, "new": data.comment}}
-    audit.record_for(session, actor, "silence", silence, "silence.created", changes, now)
+    changes = audit.created({"comment": data.comment})
+    audit.record_for(session, actor, "silence", silence, "silence.create", changes, now)
     return silence
 
 

@@ -36,7 +36,9 @@ class ChannelCreate(Strict):
 class ChannelPatch(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)
     config: dict[str, Any] | None = Field(
-        None, description="Replaces the config; secret fields left out keep their value."
+        None,
+        description="A JSON merge patch (RFC 7386) of the config: given fields replace, null "
+        "removes an optional one, fields left out (secrets included) keep their value.",
     )
     events: list[AlertKind] | None = None
     min_impact: str | None = Field(None, pattern=IMPACT_PATTERN)

@@ -162,11 +162,9 @@ async def create(
     vault.seal(webhook, url)
     session.add(webhook)
     await session.flush()
-    changes = {name: {"old": None, "new": getattr(webhook, name)} for name in SETTINGS}
-    audit.record_for(
-        session, actor, "webhook", webhook, "webhook.created", {"url": audit.REDACTED, **changes},
-        now,
-    )  # fmt: skip
+    settings = audit.created({name: getattr(webhook, name) for name in SETTINGS})
+    changes = {"url": audit.REDACTED, **settings}  # a secret: that it was set, never what to
+    audit.record_for(session, actor, "webhook", webhook, "webhook.create", changes, now)
     return webhook
 
 
@@ -187,17 +185,17 @@ def change(
             continue
         if name == "is_enabled" and given[name]:
             webhook.consecutive_failures, webhook.disabled_reason = 0, None
-        changes[name] = {"old": getattr(webhook, name), "new": given[name]}
+        changes[name] = {"from": getattr(webhook, name), "to": given[name]}
         setattr(webhook, name, given[name])
     if changes:
         webhook.updated_at = now
-        audit.record_for(session, actor, "webhook", webhook, "webhook.updated", changes, now)
+        audit.record_for(session, actor, "webhook", webhook, "webhook.update", changes, now)
 
 
 async def remove(
     session: AsyncSession, actor: audit.Actor, webhook: Webhook, now: datetime
 ) -> None:
-    audit.record_for(session, actor, "webhook", webhook, "webhook.deleted", {}, now)
+    audit.record_for(session, actor, "webhook", webhook, "webhook.delete", {}, now)
     await session.delete(webhook)
 
 

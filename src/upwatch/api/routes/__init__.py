@@ -22,6 +22,7 @@ from upwatch.api.routes import (
     monitor_results,
     monitors,
     osminog,
+    password,
     pings,
     session,
     silences,
@@ -32,6 +33,7 @@ from upwatch.api.routes import (
 ROUTERS: tuple[APIRouter, ...] = (
     pings.router,  # first: /ping/... is the busiest path, matched before all the others
     me.router,
+    password.router,
     members.router,
     session.router,
     audit.router,

@@ -15,12 +15,11 @@ from upwatch.api.deps import Session, State, WriteSession, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.state import AppState
 from upwatch.audit import service as audit
-from upwatch.core.errors import AppError, ErrorCode
+from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode
 from upwatch.core.principal import Principal
 from upwatch.models import Notification, NotificationChannel
 from upwatch.monitors import service as monitor_service
 from upwatch.notify import alerting, channels, deliveries
-from upwatch.notify.channels import ConfigInvalidError
 from upwatch.notify.kinds import ChannelKind
 from upwatch.notify.schemas import (
     ChannelCreate,

@@ -114,7 +114,7 @@ async def delete_window(
     window = await _find(session, principal, window_id)
     audit.record_for(
         session, actor_for(request, principal), "maintenance_window", window,
-        "maintenance_window.deleted", {}, state.clock.now(),
+        "maintenance_window.delete", {}, state.clock.now(),
     )  # fmt: skip
     await session.delete(window)
     _tell_engine(request, state)

@@ -240,7 +240,7 @@ async def rotate_webhook_secret(
     )
     audit.record(
         session, actor_for(request, principal), organization_id=principal.organization_id,
-        action="webhook_secret.rotated", resource_type="organization", resource_id=None,
+        action="webhook_secret.rotate", resource_type="organization", resource_id=None,
         changes={}, at=state.clock.now(),
     )  # fmt: skip
     return WebhookSecret(secret=secret)

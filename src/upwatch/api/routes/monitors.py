@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.api.auth import require
 from upwatch.api.deps import Session, State, WriteSession, actor_for, after_commit
+from upwatch.api.errors import field_errors
 from upwatch.api.links import apply_monitor_links, monitor_links
 from upwatch.api.pagination import (
     CursorParam,
@@ -19,13 +20,14 @@ from upwatch.api.pagination import (
     encode_sorted_cursor,
 )
 from upwatch.api.quotas import enforce_quota
-from upwatch.core.errors import AppError, ErrorCode, FieldError
+from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode, FieldError
 from upwatch.core.principal import Principal
-from upwatch.engine import changes
+from upwatch.engine import changes, schedule
 from upwatch.monitors import repository, service, views
 from upwatch.monitors.policy import MonitorStatus
 from upwatch.monitors.repository import MonitorFilter, MonitorRow
 from upwatch.monitors.schemas import (
+    ExecutionMode,
     Kind,
     MonitorCreate,
     MonitorDetail,
@@ -225,6 +227,41 @@ async def bulk_create(
     return BulkResult(data=[BulkItem(index=i, id=m.public_id, status=201) for i, m in items])
 
 
+def _name_fresh_slot(row: MonitorRow, state: State) -> None:
+    """A resumed (or re-phased) monitor's first slot, computed now as the scheduler would,
+    so the answer shows `next_check_at` instead of null; the scheduler keeps it."""
+    monitor = row.monitor
+    scheduled = monitor.is_active and monitor.execution_mode == ExecutionMode.BACKGROUND
+    if scheduled and row.state.next_run_at is None:
+        row.state.next_run_at = schedule.first_slot(
+            monitor.public_id, monitor.interval_seconds, state.clock.now()
+        )
+
+
+async def _update(
+    session: Session,
+    state: State,
+    request: Request,
+    principal: Principal,
+    row: MonitorRow,
+    patch: MonitorUpdate,
+) -> None:
+    """The service's update, with a config its kind refuses named field by field."""
+    try:
+        await service.update(
+            session,
+            actor_for(request, principal),
+            state.monitor_secrets,
+            rules(state),
+            row,
+            patch,
+            state.clock.now(),
+        )
+    except ConfigInvalidError as exc:
+        errors = [{**error, "loc": ("config", *error["loc"])} for error in exc.errors]
+        raise AppError(ErrorCode.VALIDATION_FAILED, fields=field_errors(errors)) from None
+
+
 @router.patch(
     "/bulk",
     summary="Apply one change to up to 100 monitors, all or none",
@@ -234,13 +271,10 @@ async def bulk_update(
     body: BulkUpdate, principal: Writer, session: Session, state: State, request: Request
 ) -> BulkResult:
     rows = await _rows_for(session, principal, body.ids)
-    actor, now = actor_for(request, principal), state.clock.now()
     for index, row in enumerate(rows):
         interval = row.monitor.interval_seconds
         try:
-            await service.update(
-                session, actor, state.monitor_secrets, rules(state), row, body.patch, now
-            )
+            await _update(session, state, request, principal, row, body.patch)
             await apply_monitor_links(
                 session, row.monitor, body.patch.model_dump(exclude_unset=True)
             )
@@ -248,6 +282,7 @@ async def bulk_update(
             raise _at_index(error, "ids", index) from None
         if row.monitor.interval_seconds != interval:
             row.state.next_run_at = None
+        _name_fresh_slot(row, state)
     await tell_engine(request, state, session, *(row.monitor.id for row in rows))
     return BulkResult(
         data=[BulkItem(index=i, id=row.monitor.public_id, status=200) for i, row in enumerate(rows)]
@@ -290,18 +325,11 @@ async def update_monitor(
 ) -> MonitorDetail:
     row = await service.find(session, principal.organization_id, monitor_id)
     interval = row.monitor.interval_seconds
-    await service.update(
-        session,
-        actor_for(request, principal),
-        state.monitor_secrets,
-        rules(state),
-        row,
-        body,
-        state.clock.now(),
-    )
+    await _update(session, state, request, principal, row, body)
     await apply_monitor_links(session, row.monitor, body.model_dump(exclude_unset=True))
     if row.monitor.interval_seconds != interval:
         row.state.next_run_at = None  # a new interval has a new phase
+    _name_fresh_slot(row, state)
     await tell_engine(request, state, session, row.monitor.id)
     return await _detail(
         session, await service.find(session, principal.organization_id, monitor_id)
@@ -327,6 +355,7 @@ async def _set_active(
 ) -> MonitorDetail:
     row: MonitorRow = await service.find(session, principal.organization_id, monitor_id)
     await service.set_active(session, actor_for(request, principal), row, active, state.clock.now())
+    _name_fresh_slot(row, state)
     await tell_engine(request, state, session, row.monitor.id)
     return await _detail(
         session, await service.find(session, principal.organization_id, monitor_id)

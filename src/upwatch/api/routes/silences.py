@@ -94,10 +94,10 @@ async def expire_silence(
     silence = await _find(session, principal, silence_id)
     now = state.clock.now()
     if silence.ends_at > now:
-        changes = {"ends_at": {"old": silence.ends_at.isoformat(), "new": now.isoformat()}}
+        changes = audit.diff({"ends_at": silence.ends_at.isoformat()}, {"ends_at": now.isoformat()})
         silence.ends_at = max(now, silence.starts_at)
         audit.record_for(
-            session, actor_for(request, principal), "silence", silence, "silence.expired",
+            session, actor_for(request, principal), "silence", silence, "silence.expire",
             changes, now,
         )  # fmt: skip
     return rules.silence_view(silence, now)
@@ -109,7 +109,7 @@ async def delete_silence(
 ) -> Response:
     silence = await _find(session, principal, silence_id)
     audit.record_for(
-        session, actor_for(request, principal), "silence", silence, "silence.deleted", {},
+        session, actor_for(request, principal), "silence", silence, "silence.delete", {},
         state.clock.now(),
     )  # fmt: skip
     await session.delete(silence)
