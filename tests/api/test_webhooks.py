@@ -150,8 +150,8 @@ def test_a_subscription_url_is_kept_out_of_every_ordinary_read(local: Local, sta
     audit_log = app.http.get("/api/v1/audit-logs", params={"resource": "webhook"})
     assert "T0KEN" not in audit_log.text
     entries = {entry["action"]: entry for entry in ok(audit_log)["data"]}
-    assert entries["webhook.created"]["changes"]["url"] == {"redacted": True}
-    assert entries["webhook.updated"]["changes"]["url"] == {"redacted": True}
+    assert entries["webhook.create"]["changes"]["url"] == {"redacted": True}
+    assert entries["webhook.update"]["changes"]["url"] == {"redacted": True}
     stored = app.seed.rows("SELECT * FROM webhooks")
     assert "T0KEN" not in repr(stored)
 

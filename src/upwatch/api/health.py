@@ -86,7 +86,12 @@ def _authorize_scrape(request: Request, state: State) -> None:
         )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={401: {"description": "A scrape token is needed (UNAUTHENTICATED)"}},
+)
 async def metrics(request: Request, state: State) -> Response:
     _authorize_scrape(request, state)
     async with state.database.session() as session:
