@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from upwatch.core.clock import Clock
 from upwatch.core.waiting import wait_for_event
 from upwatch.db.engine import Database
+from upwatch.db.outages import is_unavailable
 from upwatch.db.unit_of_work import unit_of_work
 from upwatch.engine.pings import change_row, follow_incidents, save_runs
 from upwatch.events import Event, EventBus
@@ -95,8 +96,8 @@ class DeadlineWatcher:
                 continue
             try:
                 await self._fire(due)
-            except Exception:
-                log.exception("deadlines.fire_failed", heartbeats=len(due))
+            except Exception as exc:
+                _log_fire_failure(exc, len(due))
                 await asyncio.sleep(RETRY_SECONDS)
                 for heartbeat_id, deadline in due.items():
                     self.arm(heartbeat_id, deadline)
@@ -184,6 +185,15 @@ class DeadlineWatcher:
                 await self._bus.publish(published)
             except Exception as exc:
                 log.warning("deadlines.publish_failed", error=repr(exc))
+
+
+def _log_fire_failure(error: Exception, heartbeats: int) -> None:
+    """An outage is expected and waited out (the misses are declared once it is back): one
+    line per attempt. Any other failure is a bug or bad data, worth its traceback."""
+    if is_unavailable(error):
+        log.warning("deadlines.database_unavailable", heartbeats=heartbeats, error=repr(error))
+    else:
+        log.exception("deadlines.fire_failed", heartbeats=heartbeats)  # in the except block
 
 
 async def _locked(session: AsyncSession, ids: list[int]) -> list[tuple[Heartbeat, HeartbeatState]]:

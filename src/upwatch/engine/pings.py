@@ -21,6 +21,7 @@ from sqlalchemy import Update, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.db.engine import Database
+from upwatch.db.outages import is_unavailable
 from upwatch.db.statements import table_of, update_by
 from upwatch.db.unit_of_work import unit_of_work
 from upwatch.events import Event, EventBus
@@ -121,7 +122,7 @@ class PingWriter:
             try:
                 found = await self._write(batch)
             except Exception as exc:  # each waiting request answers 503; keep writing
-                log.exception("pings.write_failed", pings=len(batch))
+                _log_write_failure(exc, len(batch))
                 for received in batch:
                     if not received.stored.done():
                         received.stored.set_exception(exc)
@@ -152,6 +153,15 @@ class PingWriter:
             await subscriptions.enqueue(session, batch.events)
         armed = {hid: live.deadline_at for hid, live in batch.lives.items()}
         return _Written(stored, armed, batch.events)
+
+
+def _log_write_failure(error: Exception, pings: int) -> None:
+    """An outage is expected and waited out (the clients retry): one line per batch. Any
+    other failure is a bug or bad data, worth its traceback."""
+    if is_unavailable(error):
+        log.warning("pings.database_unavailable", pings=pings, error=repr(error))
+    else:
+        log.exception("pings.write_failed", pings=pings)  # called in the except block
 
 
 @dataclass(frozen=True, slots=True)
