@@ -160,6 +160,7 @@ def test_monitors_that_go_down_while_the_database_is_stopped_alert_once_late_and
             within=30,
         )
         assert down == {w.monitor["id"]: [True] for w in watched}  # once each, marked late
+        assert _alerts_listed(http, "down") == down  # the API shows the mark too
         changes = _per_monitor(seed, STATE_CHANGES)
         for w in watched:
             assert changes[w.monitor["id"]] == [("pending", "up"), ("up", "down")]
@@ -174,6 +175,7 @@ def test_monitors_that_go_down_while_the_database_is_stopped_alert_once_late_and
             "an up alert per monitor once the targets are back",
         )
         assert up == {w.monitor["id"]: [False] for w in watched}
+        assert _alerts_listed(http, "up") == up
     # The app is stopped: every check it made is written (or it would be in the spool).
     changes = _per_monitor(seed, STATE_CHANGES)
     for w in watched:
@@ -186,6 +188,14 @@ def test_monitors_that_go_down_while_the_database_is_stopped_alert_once_late_and
         public_id: rows[0][0] for public_id, rows in _per_monitor(seed, RESULT_COUNTS).items()
     }
     assert results == {w.monitor["id"]: len(w.target.hits) for w in watched}
+
+
+def _alerts_listed(http: httpx.Client, kind: str) -> dict[str, list[bool]]:
+    """The `late` mark of each alert of this kind `GET /alerts` lists, by monitor."""
+    listed: dict[str, list[bool]] = {}
+    for alert in ok(http.get("/api/v1/alerts", params={"kind": kind}))["data"]:
+        listed.setdefault(alert["monitor_id"], []).append(alert["late"])
+    return listed
 
 
 def _status(http: httpx.Client, watched: Watched) -> str:

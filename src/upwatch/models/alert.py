@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from upwatch.db.base import Base, PublicIdMixin
@@ -32,4 +32,8 @@ class Alert(PublicIdMixin, Base):
     outcome: Mapped[str] = mapped_column(String(16))  # notified|silenced|suppressed|unrouted
     suppressed_by: Mapped[str | None] = mapped_column(String(32))  # maintenance | dependency
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Recorded only after a database outage: `created_at` is when the change was observed,
+    # the alert went out later. Its own column (not only the outbox payload) because an
+    # unrouted or suppressed alert has no notification to read it from.
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -197,6 +197,7 @@ async def _follow_one(
         outcome="suppressed" if suppressed_by else "unrouted",
         suppressed_by=suppressed_by,
         created_at=trigger.at,
+        late=trigger.late,
     )
     session.add(alert)
     await session.flush()

@@ -234,5 +234,9 @@ class AlertView(BaseModel):
     outcome: str = Field(description="notified, silenced, suppressed or unrouted.")
     suppressed_by: str | None
     created_at: Timestamp
+    late: bool = Field(
+        description="Recorded after a database outage: `created_at` is when it was observed, "
+        "it went out later (see notifications.md)."
+    )
     resolved_at: Timestamp | None
     deliveries: list[DeliveryView]

@@ -63,7 +63,7 @@ async def _page(
             id=alert.public_id, kind=alert.kind, impact=alert.impact, title=alert.title,
             reason=alert.reason, monitor_id=monitor_id, heartbeat_id=heartbeat_id,
             incident_id=incident_id, outcome=alert.outcome, suppressed_by=alert.suppressed_by,
-            created_at=alert.created_at, resolved_at=alert.resolved_at,
+            created_at=alert.created_at, late=alert.late, resolved_at=alert.resolved_at,
             deliveries=[views[i] for i in by_alert.get(alert.id, [])],
         )
         for alert, monitor_id, heartbeat_id, incident_id in rows
