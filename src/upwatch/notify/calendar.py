@@ -120,16 +120,25 @@ class Window:
         return next((utc for utc in _in_utc(starts) if utc > at), None)
 
     def _last_start_at_or_before(self, at: datetime) -> datetime | None:
-        begin = at.astimezone(ZoneInfo(self.timezone)) + _SLACK
+        local = at.astimezone(ZoneInfo(self.timezone))
         if self.cron is not None:
-            return next(
-                utc for utc in _in_utc(CronSim(self.cron, begin, reverse=True)) if utc <= at
-            )
-        rule = self._rule()
-        found = rule.before(begin, inc=True)
-        while found is not None and found.astimezone(UTC) > at:
-            found = rule.before(found, inc=False)
-        return None if found is None else found.astimezone(UTC)
+            starts = CronSim(self.cron, local + _SLACK, reverse=True)
+            return next(utc for utc in _in_utc(starts) if utc <= at)
+        # One pass over the rule, as `rrule.before` makes. A start SLACK or more before
+        # `at` on the wall clock is before it in UTC too; nearer ones are compared in UTC,
+        # where their order can differ from the wall clock's around a gap.
+        low, high = local - _SLACK, local + _SLACK
+        earlier: datetime | None = None
+        near: list[datetime] = []
+        for start in self._rule():
+            if start > high:
+                break
+            if start <= low:
+                earlier = start
+            else:
+                near.append(start)
+        candidates = _in_utc(near if earlier is None else [earlier, *near])
+        return max((utc for utc in candidates if utc <= at), default=None)
 
     def _rule(self) -> rrules.rrule | rrules.rruleset:
         zone = ZoneInfo(self.timezone)
