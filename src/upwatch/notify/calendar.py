@@ -7,7 +7,7 @@ heartbeats) and last `duration_minutes`; none start before `starts_at` or after 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +17,9 @@ from dateutil import rrule as rrules
 from dateutil.rrule import rrulestr
 
 from upwatch.models import MaintenanceWindow
+
+# Wider than any change of a zone's UTC offset (DST moves clocks by at most two hours).
+_SLACK = timedelta(hours=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,32 +102,52 @@ class Window:
         """The first occurrence start after `at` (for listings and notices)."""
         if self.ends_at is not None:
             return self.starts_at if self.starts_at > at else None
-        zone = ZoneInfo(self.timezone)
-        begin = max(at, self.starts_at - timedelta(seconds=1)).astimezone(zone)
-        found: datetime | None
+        after = max(at, self.starts_at - timedelta(seconds=1))
+        found = self._first_start_after(after)
+        return None if found is None or (self.until is not None and found > self.until) else found
+
+    # dateutil and cronsim compare and step in local wall-clock time: when the clocks go
+    # back, a start that is past in UTC can still be ahead on the wall clock (and the other
+    # way round in a spring-forward gap). So both searches begin SLACK away on the wall
+    # clock and keep only starts on the right side of `at` in UTC.
+
+    def _first_start_after(self, at: datetime) -> datetime | None:
+        begin = at.astimezone(ZoneInfo(self.timezone)) - _SLACK
         if self.cron is not None:
-            found = next(iter(CronSim(self.cron, begin.replace(tzinfo=zone))), None)
+            starts: Iterable[datetime] = CronSim(self.cron, begin)
         else:
-            found = self._rule().after(begin.replace(tzinfo=zone), inc=False)
-        if found is None:
-            return None
-        found = found.astimezone(UTC)
-        return None if self.until is not None and found > self.until else found
+            starts = self._rule().xafter(begin, inc=True)
+        return next((utc for utc in _in_utc(starts) if utc > at), None)
 
     def _last_start_at_or_before(self, at: datetime) -> datetime | None:
-        zone = ZoneInfo(self.timezone)
-        local = at.astimezone(zone)
+        local = at.astimezone(ZoneInfo(self.timezone))
         if self.cron is not None:
-            # cronsim steps backwards from just after `at`, so an occurrence at `at` counts.
-            start = next(iter(CronSim(self.cron, local + timedelta(seconds=1), reverse=True)))
-            return start.astimezone(UTC)
-        found = self._rule().before(local, inc=True)
-        return None if found is None else found.astimezone(UTC)
+            starts = CronSim(self.cron, local + _SLACK, reverse=True)
+            return next(utc for utc in _in_utc(starts) if utc <= at)
+        # One pass over the rule, as `rrule.before` makes. A start SLACK or more before
+        # `at` on the wall clock is before it in UTC too; nearer ones are compared in UTC,
+        # where their order can differ from the wall clock's around a gap.
+        low, high = local - _SLACK, local + _SLACK
+        earlier: datetime | None = None
+        near: list[datetime] = []
+        for start in self._rule():
+            if start > high:
+                break
+            if start <= low:
+                earlier = start
+            else:
+                near.append(start)
+        candidates = _in_utc(near if earlier is None else [earlier, *near])
+        return max((utc for utc in candidates if utc <= at), default=None)
 
     def _rule(self) -> rrules.rrule | rrules.rruleset:
         zone = ZoneInfo(self.timezone)
         assert self.rrule is not None
         return rrulestr(self.rrule, dtstart=self.starts_at.astimezone(zone))
+
+
+def _in_utc(starts: Iterable[datetime]) -> Iterator[datetime]:
+    return (start.astimezone(UTC) for start in starts)
 
 
 def active_windows(windows: Iterable[Window], subject: Covered, at: datetime) -> list[Window]:

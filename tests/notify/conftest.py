@@ -1,0 +1,8 @@
+"""Fixtures for alerting tests that need real rows: the engine tests' migrated database of
+each backend with one organization (`world`), shared rather than copied."""
+
+from __future__ import annotations
+
+from tests.engine.conftest import tenant, world
+
+__all__ = ["tenant", "world"]
