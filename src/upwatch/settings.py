@@ -57,11 +57,12 @@ class Settings(BaseSettings):
         ),
     )
     sqlite_synchronous: SqliteSynchronous = Field(
-        "normal",
-        description="SQLite only: `normal` syncs the log to disk at checkpoints (a crash of "
-        "Upwatch loses nothing it acknowledged; a power loss or an OS crash may lose the last "
-        "commits); `full` syncs every commit, so what Upwatch acknowledged (a ping, a check "
-        "result) survives those too, at a cost measured in docs/benchmarks.md.",
+        "full",
+        description="SQLite only: `full` (the default) syncs every commit, so what Upwatch "
+        "acknowledged (a ping, a check result) survives a power loss or an OS crash; `normal` "
+        "syncs the log to disk at checkpoints only (a crash of Upwatch still loses nothing it "
+        "acknowledged; a power loss may lose the last commits), about 3 % more pings a "
+        "second (docs/benchmarks.md).",
     )
     redis_url: SecretStr | None = Field(
         None, description="Redis URL for shared counters and events across processes."

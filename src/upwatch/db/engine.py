@@ -47,7 +47,7 @@ def create_engine(
     echo: bool = False,
     immediate: bool = False,
     idle_ping_seconds: float = IDLE_PING_SECONDS,
-    sqlite_synchronous: SqliteSynchronous = "normal",
+    sqlite_synchronous: SqliteSynchronous = "full",
 ) -> AsyncEngine:
     """The async engine for `url`. `immediate` (SQLite only): transactions take the write lock
     when they begin, for units of work that will write. `sqlite_synchronous`: SQLite's
@@ -132,7 +132,7 @@ class Database:
     """
 
     def __init__(
-        self, url: str, *, echo: bool = False, sqlite_synchronous: SqliteSynchronous = "normal"
+        self, url: str, *, echo: bool = False, sqlite_synchronous: SqliteSynchronous = "full"
     ) -> None:
         self.url = normalize_database_url(url)
         self.engine = create_engine(self.url, echo=echo, sqlite_synchronous=sqlite_synchronous)
