@@ -85,17 +85,6 @@ def target() -> Iterator[str]:
 # --- the API ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tenant(api: ApiHarness) -> Tenant:
-    return api.seed.tenant()
-
-
-@pytest.fixture
-def http(api: ApiHarness, tenant: Tenant) -> Iterator[httpx.Client]:
-    with api.client(tenant.owner.token) as client:
-        yield client
-
-
 def ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     return response.json()

@@ -32,17 +32,6 @@ def api_settings(make_settings: SettingsFactory, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def tenant(api: ApiHarness) -> Tenant:
-    return api.seed.tenant()
-
-
-@pytest.fixture
-def http(api: ApiHarness, tenant: Tenant) -> Iterator[httpx.Client]:
-    with api.client(tenant.owner.token) as client:
-        yield client
-
-
-@pytest.fixture
 def public(api: ApiHarness) -> Iterator[httpx.Client]:
     """No credentials at all, like a cron job pinging its URL."""
     with api.client() as client:

@@ -102,17 +102,6 @@ def api_settings(make_settings: SettingsFactory, database_url: str) -> Settings:
     )
 
 
-@pytest.fixture
-def tenant(api: ApiHarness) -> Tenant:
-    return api.seed.tenant()
-
-
-@pytest.fixture
-def http(api: ApiHarness, tenant: Tenant) -> Iterator[httpx.Client]:
-    with api.client(tenant.owner.token) as client:
-        yield client
-
-
 def ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     return response.json() if response.content else None

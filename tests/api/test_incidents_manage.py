@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,17 +28,6 @@ CSV_HEADER = (
     "started_at,acknowledged_at,acknowledged_by,resolved_at,resolved_by,duration_seconds"
 )
 STARTED = "2026-01-02T03:04:05.678Z"
-
-
-@pytest.fixture
-def tenant(api: ApiHarness) -> Tenant:
-    return api.seed.tenant()
-
-
-@pytest.fixture
-def http(api: ApiHarness, tenant: Tenant) -> Iterator[httpx.Client]:
-    with api.client(tenant.owner.token) as client:
-        yield client
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:

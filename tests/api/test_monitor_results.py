@@ -19,8 +19,6 @@ import pytest
 from aiohttp import web
 
 from tests.api.conftest import Serve
-from tests.conftest import ApiHarness
-from tests.support.accounts import Tenant
 from tests.support.http_target import HttpTarget, serving_http
 from tests.support.sockets import closed_port
 
@@ -94,17 +92,6 @@ def target(targets: TargetLoop) -> Iterator[HttpTarget]:
 
 
 # --- the app, its tenant, and helpers -----------------------------------------------------
-
-
-@pytest.fixture
-def tenant(api: ApiHarness) -> Tenant:
-    return api.seed.tenant()
-
-
-@pytest.fixture
-def http(api: ApiHarness, tenant: Tenant) -> Iterator[httpx.Client]:
-    with api.client(tenant.owner.token) as client:
-        yield client
 
 
 @pytest.fixture

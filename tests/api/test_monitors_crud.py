@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,17 +19,6 @@ MONITORS = "/api/v1/monitors"
 MASK = "********"
 SECRET_HEADER = "s3cr3t-header-value"
 SECRET_PASSWORD = "hunter2-password"
-
-
-@pytest.fixture
-def tenant(api: ApiHarness) -> Tenant:
-    return api.seed.tenant()
-
-
-@pytest.fixture
-def http(api: ApiHarness, tenant: Tenant) -> Iterator[httpx.Client]:
-    with api.client(tenant.owner.token) as client:
-        yield client
 
 
 def body(**fields: Any) -> dict[str, Any]:
