@@ -2,6 +2,7 @@
 #   make run     install what is needed, migrate, serve on 127.0.0.1:8000 (SQLite under ./data/)
 #   make test    install what the tests need, run them
 #   make check   format + lint + types + import contracts + migrations check + tests
+#   make coverage the tests with statement coverage of src/
 #   make fmt     format and fix what ruff can
 #   make bench   run the benchmarks in bench/ (figures: docs/benchmarks.md)
 PYTHON ?= python3
@@ -13,7 +14,7 @@ TMP_DIR := $(shell mktemp -d -u /tmp/upwatch-check.XXXXXX)
 PYTEST_ARGS ?= -n 2 --durations=15
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test check lint fmt migrations-check browser bench install install-dev clean
+.PHONY: run test coverage check lint fmt migrations-check browser bench install install-dev clean
 
 run: $(VENV)/.runtime
 	$(BIN)/upwatch db upgrade
@@ -21,6 +22,10 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The suite with statement coverage of src/ (its total is the figure to keep from falling).
+coverage: $(VENV)/.dev browser
+	$(BIN)/pytest $(PYTEST_ARGS) --cov --cov-report=term:skip-covered
 
 check: lint migrations-check test
 
