@@ -1,5 +1,6 @@
 """Incidents people manage: declare, acknowledge, update, resolve, write the post-mortem.
-No commit here; every change is audited and returns the event to publish after the commit."""
+No commit here; every change is audited in the unit of work and emits its event there, so
+webhook subscriptions and the event bus get it if, and only if, the change commits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.audit import service as audit
 from upwatch.core.errors import AppError, ErrorCode
+from upwatch.db.unit_of_work import UnitOfWork
 from upwatch.events import Event
 from upwatch.incidents.auto import RESOLVED, incident_event
 from upwatch.incidents.repository import IncidentRow
@@ -65,14 +67,15 @@ def _snapshot(incident: Incident) -> dict[str, Any]:
 
 
 async def declare(
-    session: AsyncSession,
+    work: UnitOfWork,
     actor: audit.Actor,
     *,
     organization_id: int,
     data: IncidentCreate,
     now: datetime,
-) -> tuple[Incident, Event]:
+) -> Incident:
     """A manual incident (something the checks cannot see, or a planned statement)."""
+    session = work.session
     incident = Incident(
         organization_id=organization_id,
         title=data.title,
@@ -88,7 +91,8 @@ async def declare(
     body = data.message or "Incident declared."
     _entry(session, incident, "opened", body, public=data.public, author=_author(actor), at=now)
     _record(session, actor, incident, "incident.create", audit.created(_snapshot(incident)), now)
-    return incident, incident_event("incident.opened", incident, None)
+    work.emit(incident_event("incident.opened", incident, None))
+    return incident
 
 
 def _open(incident: Incident) -> None:
@@ -97,8 +101,8 @@ def _open(incident: Incident) -> None:
 
 
 def change(
-    session: AsyncSession, actor: audit.Actor, row: IncidentRow, data: IncidentPatch, now: datetime
-) -> Event | None:
+    work: UnitOfWork, actor: audit.Actor, row: IncidentRow, data: IncidentPatch, now: datetime
+) -> None:
     incident = row.incident
     _open(incident)
     before = _snapshot(incident)
@@ -106,37 +110,31 @@ def change(
         setattr(incident, name, str(value))
     changes = audit.diff(before, _snapshot(incident))
     if not changes:
-        return None
+        return
     incident.updated_at = now
-    _record(session, actor, incident, "incident.update", changes, now)
-    return _event("incident.updated", row)
+    _record(work.session, actor, incident, "incident.update", changes, now)
+    work.emit(_event("incident.updated", row))
 
 
-def acknowledge(
-    session: AsyncSession, actor: audit.Actor, row: IncidentRow, now: datetime
-) -> Event | None:
+def acknowledge(work: UnitOfWork, actor: audit.Actor, row: IncidentRow, now: datetime) -> None:
     """Someone is on it: stops reminders and escalation. Acknowledging twice changes nothing."""
-    incident = row.incident
+    incident, session = row.incident, work.session
     _open(incident)
     if incident.acknowledged_at is not None:
-        return None
+        return
     incident.acknowledged_at, incident.acknowledged_by = now, _author(actor) or "api"
     incident.updated_at = now
     body = f"Acknowledged by {incident.acknowledged_by}."
     _entry(session, incident, "acknowledged", body, public=False, author=_author(actor), at=now)
     changes = {"acknowledged_at": {"from": None, "to": now.isoformat()}}
     _record(session, actor, incident, "incident.acknowledge", changes, now)
-    return _event("incident.acknowledged", row)
+    work.emit(_event("incident.acknowledged", row))
 
 
 def resolve(
-    session: AsyncSession,
-    actor: audit.Actor,
-    row: IncidentRow,
-    message: str | None,
-    now: datetime,
-) -> Event:
-    incident = row.incident
+    work: UnitOfWork, actor: audit.Actor, row: IncidentRow, message: str | None, now: datetime
+) -> None:
+    incident, session = row.incident, work.session
     _open(incident)
     incident.state, incident.resolved_at = RESOLVED, now
     incident.resolved_by, incident.updated_at = _author(actor) or "api", now
@@ -145,15 +143,15 @@ def resolve(
         author=_author(actor), at=now,
     )  # fmt: skip
     _record(session, actor, incident, "incident.resolve", {"state": {"to": RESOLVED}}, now)
-    return _event("incident.resolved", row)
+    work.emit(_event("incident.resolved", row))
 
 
 def add_update(
-    session: AsyncSession, actor: audit.Actor, row: IncidentRow, data: UpdateCreate, now: datetime
-) -> tuple[IncidentUpdate, Event]:
+    work: UnitOfWork, actor: audit.Actor, row: IncidentRow, data: UpdateCreate, now: datetime
+) -> IncidentUpdate:
     """A timeline entry (public: for status pages; internal: for the team); it may move the
     incident to another open state."""
-    incident = row.incident
+    incident, session = row.incident, work.session
     _open(incident)
     if data.state is not None:
         incident.state = str(data.state)
@@ -165,17 +163,18 @@ def add_update(
     if data.state is not None:
         changes["state"] = {"to": str(data.state)}
     _record(session, actor, incident, "incident.update_posted", changes, now)
-    return entry, _event("incident.updated", row)
+    work.emit(_event("incident.updated", row))
+    return entry
 
 
 def write_postmortem(
-    session: AsyncSession, actor: audit.Actor, row: IncidentRow, markdown: str, now: datetime
-) -> Event:
+    work: UnitOfWork, actor: audit.Actor, row: IncidentRow, markdown: str, now: datetime
+) -> None:
     incident = row.incident
     before = incident.postmortem
     incident.postmortem, incident.updated_at = markdown, now
     _record(
-        session, actor, incident, "incident.postmortem",
+        work.session, actor, incident, "incident.postmortem",
         {"postmortem": {"from": before, "to": markdown}}, now,
     )  # fmt: skip
-    return _event("incident.updated", row)
+    work.emit(_event("incident.updated", row))

@@ -254,3 +254,26 @@ async def checks_page(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].checked_at if more and rows else None)
+
+
+async def parent_link(
+    session: AsyncSession, organization_id: int, public_id: UUID
+) -> tuple[int, int | None] | None:
+    """The organization's monitor `public_id`: its internal id and the monitor it depends on."""
+    query = select(Monitor.id, Monitor.depends_on_id).where(
+        Monitor.organization_id == organization_id, Monitor.public_id == public_id
+    )
+    found = (await session.execute(query)).first()
+    return None if found is None else (int(found[0]), found[1])
+
+
+async def depends_on_of(session: AsyncSession, monitor_id: int) -> int | None:
+    query = select(Monitor.depends_on_id).where(Monitor.id == monitor_id)
+    found: int | None = (await session.execute(query)).scalar_one_or_none()
+    return found
+
+
+async def public_id_of(session: AsyncSession, monitor_id: int) -> UUID | None:
+    query = select(Monitor.public_id).where(Monitor.id == monitor_id)
+    found: UUID | None = (await session.execute(query)).scalar_one_or_none()
+    return found

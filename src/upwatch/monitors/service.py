@@ -270,6 +270,30 @@ async def remove(session: AsyncSession, actor: audit.Actor, row: MonitorRow, now
     await session.delete(monitor)
 
 
+async def set_parent(
+    session: AsyncSession, monitor: Monitor, parent: UUID | None, field: str = "depends_on_id"
+) -> None:
+    """Make `monitor` depend on the organization's monitor `parent` (None: on none). While a
+    parent is down its dependants' alerts are held back, so a cycle would hold each other
+    back forever: refused, as is a parent of another organization (as if missing)."""
+    if parent is None:
+        monitor.depends_on_id = None
+        return
+    found = await repository.parent_link(session, monitor.organization_id, parent)
+    if found is None:
+        raise _invalid(field, "not_found", "no such monitor in this organization")
+    parent_id, above = found
+    seen, step = {monitor.id}, parent_id
+    while True:  # up the chain of parents, one query a step
+        if step in seen:
+            raise _invalid(field, "cycle", "a monitor cannot depend on itself, even indirectly")
+        if above is None:
+            break
+        seen.add(step)
+        step, above = above, await repository.depends_on_of(session, above)
+    monitor.depends_on_id = parent_id
+
+
 def record_secrets_read(
     session: AsyncSession, actor: audit.Actor, row: MonitorRow, now: datetime
 ) -> None:

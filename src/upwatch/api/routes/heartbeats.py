@@ -10,15 +10,13 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from upwatch.api.auth import require
-from upwatch.api.deps import Session, State, WriteSession, actor_for, after_commit
-from upwatch.api.links import apply_heartbeat_channels
+from upwatch.api.deps import Session, State, Work, WriteSession, actor_for
 from upwatch.api.pagination import CursorParam, Limit, decode_sorted_cursor, encode_sorted_cursor
 from upwatch.api.quotas import enforce_quota
 from upwatch.api.state import AppState
 from upwatch.core.errors import AppError, ErrorCode
 from upwatch.core.principal import Principal
-from upwatch.events import Event
-from upwatch.heartbeats import events, repository, service, views
+from upwatch.heartbeats import repository, service, views
 from upwatch.heartbeats.machine import HeartbeatStatus
 from upwatch.heartbeats.repository import HeartbeatFilter, HeartbeatRow
 from upwatch.heartbeats.schemas import (
@@ -29,8 +27,9 @@ from upwatch.heartbeats.schemas import (
     HeartbeatUpdate,
     PingKeyRead,
 )
-from upwatch.heartbeats.service import Changed
-from upwatch.notify import channels, subscriptions
+from upwatch.operations import heartbeats as operations
+from upwatch.operations.heartbeats import Watching
+from upwatch.operations.links import heartbeat_channels
 
 router = APIRouter(prefix="/api/v1/heartbeats", tags=["heartbeats"])
 Reader = Annotated[Principal, require("heartbeats:read")]
@@ -59,32 +58,12 @@ async def find(session: Session, principal: Principal, heartbeat_id: UUID) -> He
 async def detail(session: Session, state: AppState, row: HeartbeatRow) -> HeartbeatDetail:
     token = state.ping_credentials.open(row.heartbeat.ping_token_sealed)
     shown = views.detail(row, views.ping_url(state.settings.effective_public_url, token))
-    chosen = await channels.subject_channels(session, "heartbeat", row.heartbeat.id)
+    chosen = await heartbeat_channels(session, row.heartbeat.id)
     return shown.model_copy(update={"channel_ids": chosen})
 
 
-async def announce(request: Request, session: Session, state: AppState, changed: Changed) -> None:
-    """Queue the status change's webhook deliveries in the request's transaction; after the
-    commit, re-arm the deadline and publish the change, if any."""
-    heartbeat, transition = changed.heartbeat, changed.transition
-    heartbeat_id = heartbeat.id
-    published: list[Event] = []
-    if transition is not None:
-        published.append(
-            events.status_changed(
-                heartbeat.organization_id, heartbeat.public_id, heartbeat.name, transition
-            )
-        )
-        await subscriptions.enqueue(session, published)
-
-    async def run() -> None:
-        async with state.database.session() as reader:
-            row = await repository.by_id(reader, heartbeat_id)
-        state.engine.deadlines.arm(heartbeat_id, None if row is None else row.state.deadline_at)
-        if published:
-            await state.bus.publish(published)
-
-    after_commit(request, run)
+def watching(state: AppState) -> Watching:
+    return Watching(state.ping_credentials, state.engine, state.clock)
 
 
 @router.get("", summary="Heartbeats, filtered, sorted and paginated")
@@ -122,7 +101,7 @@ async def list_heartbeats(
 async def create_heartbeat(
     body: HeartbeatCreate,
     principal: Writer,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
     response: Response,
@@ -130,22 +109,16 @@ async def create_heartbeat(
     await enforce_quota(
         request,
         "heartbeats",
-        used=await repository.count_heartbeats(session, principal.organization_id),
+        used=await repository.count_heartbeats(work.session, principal.organization_id),
         limit=state.settings.quota_max_heartbeats,
     )
-    heartbeat = await service.create(
-        session,
-        actor_for(request, principal),
-        state.ping_credentials,
-        organization_id=principal.organization_id,
-        data=body,
-        now=state.clock.now(),
-    )
-    await apply_heartbeat_channels(
-        session, principal.organization_id, heartbeat.id, body.channel_ids
+    heartbeat = await operations.create(
+        work, watching(state), actor_for(request, principal), principal.organization_id, body
     )
     response.headers["Location"] = f"/api/v1/heartbeats/{heartbeat.public_id}"
-    return await detail(session, state, await find(session, principal, heartbeat.public_id))
+    return await detail(
+        work.session, state, await find(work.session, principal, heartbeat.public_id)
+    )
 
 
 async def _ping_key(
@@ -190,19 +163,13 @@ async def _update(
     heartbeat_id: UUID,
     body: HeartbeatUpdate,
     principal: Principal,
-    session: Session,
+    work: Work,
     state: AppState,
     request: Request,
 ) -> HeartbeatDetail:
-    row = await find(session, principal, heartbeat_id)
-    changed = await service.update(
-        session, actor_for(request, principal), row, body, state.clock.now()
-    )
-    await apply_heartbeat_channels(
-        session, principal.organization_id, row.heartbeat.id, body.channel_ids
-    )
-    await announce(request, session, state, changed)
-    return await detail(session, state, await find(session, principal, heartbeat_id))
+    row = await find(work.session, principal, heartbeat_id)
+    await operations.update(work, watching(state), actor_for(request, principal), row, body)
+    return await detail(work.session, state, await find(work.session, principal, heartbeat_id))
 
 
 @router.patch("/{heartbeat_id}", summary="Change a heartbeat")
@@ -210,11 +177,11 @@ async def update_heartbeat(
     heartbeat_id: UUID,
     body: HeartbeatUpdate,
     principal: Writer,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
 ) -> HeartbeatDetail:
-    return await _update(heartbeat_id, body, principal, session, state, request)
+    return await _update(heartbeat_id, body, principal, work, state, request)
 
 
 @router.put("/{heartbeat_id}", summary="Change a heartbeat (same as PATCH)")
@@ -222,57 +189,48 @@ async def replace_heartbeat(
     heartbeat_id: UUID,
     body: HeartbeatUpdate,
     principal: Writer,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
 ) -> HeartbeatDetail:
-    return await _update(heartbeat_id, body, principal, session, state, request)
+    return await _update(heartbeat_id, body, principal, work, state, request)
 
 
 @router.delete("/{heartbeat_id}", status_code=204, summary="Delete a heartbeat and its history")
 async def delete_heartbeat(
-    heartbeat_id: UUID, principal: Writer, session: Session, state: State, request: Request
+    heartbeat_id: UUID, principal: Writer, work: Work, state: State, request: Request
 ) -> None:
-    row = await find(session, principal, heartbeat_id)
-    internal_id = row.heartbeat.id
-    await service.delete(session, actor_for(request, principal), row, state.clock.now())
-
-    async def disarm() -> None:
-        state.engine.deadlines.arm(internal_id, None)
-
-    after_commit(request, disarm)
+    row = await find(work.session, principal, heartbeat_id)
+    await operations.delete(work, watching(state), actor_for(request, principal), row)
 
 
 async def _set_active(
     heartbeat_id: UUID,
     active: bool,
     principal: Principal,
-    session: Session,
+    work: Work,
     state: AppState,
     request: Request,
 ) -> HeartbeatDetail:
-    row = await find(session, principal, heartbeat_id)
-    changed = await service.set_active(
-        session, actor_for(request, principal), row, active, state.clock.now()
-    )
-    await announce(request, session, state, changed)
-    return await detail(session, state, await find(session, principal, heartbeat_id))
+    row = await find(work.session, principal, heartbeat_id)
+    await operations.set_active(work, watching(state), actor_for(request, principal), row, active)
+    return await detail(work.session, state, await find(work.session, principal, heartbeat_id))
 
 
 @router.post("/{heartbeat_id}/pause", summary="Stop watching the deadline (state `paused`)")
 async def pause_heartbeat(
-    heartbeat_id: UUID, principal: Writer, session: Session, state: State, request: Request
+    heartbeat_id: UUID, principal: Writer, work: Work, state: State, request: Request
 ) -> HeartbeatDetail:
-    return await _set_active(heartbeat_id, False, principal, session, state, request)
+    return await _set_active(heartbeat_id, False, principal, work, state, request)
 
 
 @router.post(
     "/{heartbeat_id}/resume", summary="Watch again: `pending`, the timer restarted from now"
 )
 async def resume_heartbeat(
-    heartbeat_id: UUID, principal: Writer, session: Session, state: State, request: Request
+    heartbeat_id: UUID, principal: Writer, work: Work, state: State, request: Request
 ) -> HeartbeatDetail:
-    return await _set_active(heartbeat_id, True, principal, session, state, request)
+    return await _set_active(heartbeat_id, True, principal, work, state, request)
 
 
 @router.post(

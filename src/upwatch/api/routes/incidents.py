@@ -13,12 +13,11 @@ from pydantic import BaseModel
 
 from upwatch.api.auth import require
 from upwatch.api.csv import csv_line
-from upwatch.api.deps import Session, State, actor_for, after_commit
+from upwatch.api.deps import Session, State, Work, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.state import AppState
 from upwatch.core.errors import AppError, ErrorCode
 from upwatch.core.principal import Principal
-from upwatch.events import Event
 from upwatch.incidents import repository, service, views
 from upwatch.incidents.repository import IncidentFilter, IncidentRow
 from upwatch.incidents.schemas import (
@@ -32,7 +31,6 @@ from upwatch.incidents.schemas import (
     TimelineEntry,
     UpdateCreate,
 )
-from upwatch.notify import subscriptions
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 Reader = Annotated[Principal, require("incidents:read")]
@@ -107,21 +105,6 @@ async def _find(session: Session, principal: Principal, incident_id: UUID) -> In
     return row
 
 
-async def _announce(
-    request: Request, session: Session, state: AppState, event: Event | None
-) -> None:
-    """Queue the event's webhook deliveries in the request's transaction; publish it after
-    the commit."""
-    if event is None:
-        return
-    await subscriptions.enqueue(session, [event])
-
-    async def publish() -> None:
-        await state.bus.publish([event])
-
-    after_commit(request, publish)
-
-
 async def _detail(session: Session, principal: Principal, incident_id: UUID) -> IncidentDetail:
     row = await _find(session, principal, incident_id)
     return views.detail(row, await repository.timeline(session, row.incident.id))
@@ -131,21 +114,20 @@ async def _detail(session: Session, principal: Principal, incident_id: UUID) -> 
 async def declare_incident(
     body: IncidentCreate,
     principal: Writer,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
     response: Response,
 ) -> IncidentDetail:
-    incident, event = await service.declare(
-        session,
+    incident = await service.declare(
+        work,
         actor_for(request, principal),
         organization_id=principal.organization_id,
         data=body,
         now=state.clock.now(),
     )
-    await _announce(request, session, state, event)
     response.headers["Location"] = f"/api/v1/incidents/{incident.public_id}"
-    return await _detail(session, principal, incident.public_id)
+    return await _detail(work.session, principal, incident.public_id)
 
 
 @router.get("/{incident_id}", summary="An incident with its timeline")
@@ -158,40 +140,37 @@ async def change_incident(
     incident_id: UUID,
     body: IncidentPatch,
     principal: Writer,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
 ) -> IncidentDetail:
-    row = await _find(session, principal, incident_id)
-    event = service.change(session, actor_for(request, principal), row, body, state.clock.now())
-    await _announce(request, session, state, event)
-    return await _detail(session, principal, incident_id)
+    row = await _find(work.session, principal, incident_id)
+    service.change(work, actor_for(request, principal), row, body, state.clock.now())
+    return await _detail(work.session, principal, incident_id)
 
 
 @router.post("/{incident_id}/acknowledge", summary="Someone is on it (once; again: no change)")
 async def acknowledge_incident(
-    incident_id: UUID, principal: Writer, session: Session, state: State, request: Request
+    incident_id: UUID, principal: Writer, work: Work, state: State, request: Request
 ) -> IncidentDetail:
-    row = await _find(session, principal, incident_id)
-    event = service.acknowledge(session, actor_for(request, principal), row, state.clock.now())
-    await _announce(request, session, state, event)
-    return await _detail(session, principal, incident_id)
+    row = await _find(work.session, principal, incident_id)
+    service.acknowledge(work, actor_for(request, principal), row, state.clock.now())
+    return await _detail(work.session, principal, incident_id)
 
 
 @router.post("/{incident_id}/resolve", summary="Resolve (409 if it already is)")
 async def resolve_incident(
     incident_id: UUID,
     principal: Writer,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
     body: ResolveBody | None = None,
 ) -> IncidentDetail:
-    row = await _find(session, principal, incident_id)
+    row = await _find(work.session, principal, incident_id)
     message = None if body is None else body.message
-    event = service.resolve(session, actor_for(request, principal), row, message, state.clock.now())
-    await _announce(request, session, state, event)
-    return await _detail(session, principal, incident_id)
+    service.resolve(work, actor_for(request, principal), row, message, state.clock.now())
+    return await _detail(work.session, principal, incident_id)
 
 
 @router.post(
@@ -201,16 +180,13 @@ async def post_update(
     incident_id: UUID,
     body: UpdateCreate,
     principal: Writer,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
 ) -> TimelineEntry:
-    row = await _find(session, principal, incident_id)
-    entry, event = service.add_update(
-        session, actor_for(request, principal), row, body, state.clock.now()
-    )
-    await _announce(request, session, state, event)
-    await session.flush()
+    row = await _find(work.session, principal, incident_id)
+    entry = service.add_update(work, actor_for(request, principal), row, body, state.clock.now())
+    await work.session.flush()
     return views.entry(entry)
 
 
@@ -219,13 +195,12 @@ async def put_postmortem(
     incident_id: UUID,
     body: Postmortem,
     principal: Writer,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
 ) -> IncidentDetail:
-    row = await _find(session, principal, incident_id)
-    event = service.write_postmortem(
-        session, actor_for(request, principal), row, body.markdown, state.clock.now()
+    row = await _find(work.session, principal, incident_id)
+    service.write_postmortem(
+        work, actor_for(request, principal), row, body.markdown, state.clock.now()
     )
-    await _announce(request, session, state, event)
-    return await _detail(session, principal, incident_id)
+    return await _detail(work.session, principal, incident_id)

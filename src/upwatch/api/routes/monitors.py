@@ -7,12 +7,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.api.auth import require
-from upwatch.api.deps import Session, State, WriteSession, actor_for, after_commit
+from upwatch.api.deps import Session, State, Work, WriteSession, actor_for
 from upwatch.api.errors import field_errors
-from upwatch.api.links import apply_monitor_links, monitor_links
 from upwatch.api.pagination import (
     CursorParam,
     Limit,
@@ -22,12 +20,10 @@ from upwatch.api.pagination import (
 from upwatch.api.quotas import enforce_quota
 from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode, FieldError
 from upwatch.core.principal import Principal
-from upwatch.engine import changes, schedule
 from upwatch.monitors import repository, service, views
 from upwatch.monitors.policy import MonitorStatus
 from upwatch.monitors.repository import MonitorFilter, MonitorRow
 from upwatch.monitors.schemas import (
-    ExecutionMode,
     Kind,
     MonitorCreate,
     MonitorDetail,
@@ -36,6 +32,9 @@ from upwatch.monitors.schemas import (
     MonitorUpdate,
 )
 from upwatch.monitors.service import Rules
+from upwatch.operations import monitors as operations
+from upwatch.operations.links import monitor_links
+from upwatch.operations.monitors import BatchItemError, Monitoring
 from upwatch.schema import Strict
 
 router = APIRouter(prefix="/api/v1/monitors", tags=["monitors"])
@@ -58,24 +57,12 @@ class MonitorList(BaseModel):
     pagination: MonitorPagination
 
 
-def rules(state: State) -> Rules:
-    return Rules(
+def monitoring(state: State) -> Monitoring:
+    rules = Rules(
         min_interval_seconds=state.settings.min_interval_seconds,
         allow_unverified_concurrency=state.settings.allow_unverified_concurrency,
     )
-
-
-async def tell_engine(
-    request: Request, state: State, session: AsyncSession, *monitor_ids: int
-) -> None:
-    """This process's engine applies the change after the commit; worker processes hear of
-    it through the transaction's notification (`engine.changes`)."""
-
-    async def refresh() -> None:
-        await state.engine.refresh(monitor_ids)
-
-    after_commit(request, refresh)
-    await changes.announce(session, monitor_ids)
+    return Monitoring(state.monitor_secrets, rules, state.engine, state.clock)
 
 
 @router.get("", summary="Monitors, filtered, sorted and paginated")
@@ -117,7 +104,7 @@ async def list_monitors(
 async def create_monitor(
     body: MonitorCreate,
     principal: Writer,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
     response: Response,
@@ -125,23 +112,15 @@ async def create_monitor(
     await enforce_quota(
         request,
         "monitors",
-        used=await repository.count_monitors(session, principal.organization_id),
+        used=await repository.count_monitors(work.session, principal.organization_id),
         limit=state.settings.quota_max_monitors,
     )
-    monitor = await service.create(
-        session,
-        actor_for(request, principal),
-        state.monitor_secrets,
-        rules(state),
-        organization_id=principal.organization_id,
-        data=body,
-        now=state.clock.now(),
+    monitor = await operations.create(
+        work, monitoring(state), actor_for(request, principal), principal.organization_id, body
     )
-    await apply_monitor_links(session, monitor, body.model_dump(exclude_unset=True))
-    await tell_engine(request, state, session, monitor.id)
     response.headers["Location"] = f"/api/v1/monitors/{monitor.public_id}"
     return await _detail(
-        session, await service.find(session, principal.organization_id, monitor.public_id)
+        work.session, await service.find(work.session, principal.organization_id, monitor.public_id)
     )
 
 
@@ -175,8 +154,9 @@ class BulkResult(BaseModel):
     data: list[BulkItem]
 
 
-def _at_index(error: AppError, name: str, index: int) -> AppError:
+def _at_index(failed: BatchItemError, name: str) -> AppError:
     """An item's error, its field paths prefixed with the item (`monitors[3].target`)."""
+    error, index = _named(failed.error), failed.index
     fields = [
         FieldError(f"{name}[{index}].{item.path}", item.code, item.message) for item in error.fields
     ]
@@ -202,64 +182,34 @@ async def _rows_for(session: Session, principal: Principal, ids: list[UUID]) -> 
 
 @router.post("/bulk", status_code=201, summary="Create up to 100 monitors, all or none")
 async def bulk_create(
-    body: BulkCreate, principal: Writer, session: Session, state: State, request: Request
+    body: BulkCreate, principal: Writer, work: Work, state: State, request: Request
 ) -> BulkResult:
     await enforce_quota(
         request,
         "monitors",
-        used=await repository.count_monitors(session, principal.organization_id)
+        used=await repository.count_monitors(work.session, principal.organization_id)
         + len(body.monitors)
         - 1,
         limit=state.settings.quota_max_monitors,
     )
-    actor, now, items = actor_for(request, principal), state.clock.now(), []
-    for index, data in enumerate(body.monitors):
-        try:
-            monitor = await service.create(
-                session, actor, state.monitor_secrets, rules(state),
-                organization_id=principal.organization_id, data=data, now=now,
-            )  # fmt: skip
-            await apply_monitor_links(session, monitor, data.model_dump(exclude_unset=True))
-        except AppError as error:
-            raise _at_index(error, "monitors", index) from None
-        items.append((index, monitor))
-    await tell_engine(request, state, session, *(monitor.id for _, monitor in items))
-    return BulkResult(data=[BulkItem(index=i, id=m.public_id, status=201) for i, m in items])
-
-
-def _name_fresh_slot(row: MonitorRow, state: State) -> None:
-    """A resumed (or re-phased) monitor's first slot, computed now as the scheduler would,
-    so the answer shows `next_check_at` instead of null; the scheduler keeps it."""
-    monitor = row.monitor
-    scheduled = monitor.is_active and monitor.execution_mode == ExecutionMode.BACKGROUND
-    if scheduled and row.state.next_run_at is None:
-        row.state.next_run_at = schedule.first_slot(
-            monitor.public_id, monitor.interval_seconds, state.clock.now()
-        )
-
-
-async def _update(
-    session: Session,
-    state: State,
-    request: Request,
-    principal: Principal,
-    row: MonitorRow,
-    patch: MonitorUpdate,
-) -> None:
-    """The service's update, with a config its kind refuses named field by field."""
+    actor = actor_for(request, principal)
     try:
-        await service.update(
-            session,
-            actor_for(request, principal),
-            state.monitor_secrets,
-            rules(state),
-            row,
-            patch,
-            state.clock.now(),
+        made = await operations.create_many(
+            work, monitoring(state), actor, principal.organization_id, body.monitors
         )
-    except ConfigInvalidError as exc:
-        errors = [{**error, "loc": ("config", *error["loc"])} for error in exc.errors]
-        raise AppError(ErrorCode.VALIDATION_FAILED, fields=field_errors(errors)) from None
+    except BatchItemError as failed:
+        raise _at_index(failed, "monitors") from None
+    return BulkResult(
+        data=[BulkItem(index=i, id=m.public_id, status=201) for i, m in enumerate(made)]
+    )
+
+
+def _named(error: AppError | ConfigInvalidError) -> AppError:
+    """A config its kind refuses, named field by field (`config.<path>`)."""
+    if isinstance(error, AppError):
+        return error
+    errors = [{**item, "loc": ("config", *item["loc"])} for item in error.errors]
+    return AppError(ErrorCode.VALIDATION_FAILED, fields=field_errors(errors))
 
 
 @router.patch(
@@ -268,22 +218,14 @@ async def _update(
     responses={404: {"description": "One of the monitors does not exist"}},
 )
 async def bulk_update(
-    body: BulkUpdate, principal: Writer, session: Session, state: State, request: Request
+    body: BulkUpdate, principal: Writer, work: Work, state: State, request: Request
 ) -> BulkResult:
-    rows = await _rows_for(session, principal, body.ids)
-    for index, row in enumerate(rows):
-        interval = row.monitor.interval_seconds
-        try:
-            await _update(session, state, request, principal, row, body.patch)
-            await apply_monitor_links(
-                session, row.monitor, body.patch.model_dump(exclude_unset=True)
-            )
-        except AppError as error:
-            raise _at_index(error, "ids", index) from None
-        if row.monitor.interval_seconds != interval:
-            row.state.next_run_at = None
-        _name_fresh_slot(row, state)
-    await tell_engine(request, state, session, *(row.monitor.id for row in rows))
+    rows = await _rows_for(work.session, principal, body.ids)
+    actor = actor_for(request, principal)
+    try:
+        await operations.update_many(work, monitoring(state), actor, rows, body.patch)
+    except BatchItemError as failed:
+        raise _at_index(failed, "ids") from None
     return BulkResult(
         data=[BulkItem(index=i, id=row.monitor.public_id, status=200) for i, row in enumerate(rows)]
     )
@@ -295,13 +237,10 @@ async def bulk_update(
     responses={404: {"description": "One of the monitors does not exist"}},
 )
 async def bulk_delete(
-    body: BulkDelete, principal: Writer, session: Session, state: State, request: Request
+    body: BulkDelete, principal: Writer, work: Work, state: State, request: Request
 ) -> BulkResult:
-    rows = await _rows_for(session, principal, body.ids)
-    actor, now = actor_for(request, principal), state.clock.now()
-    for row in rows:
-        await service.remove(session, actor, row, now)
-    await tell_engine(request, state, session, *(row.monitor.id for row in rows))
+    rows = await _rows_for(work.session, principal, body.ids)
+    await operations.remove(work, monitoring(state), actor_for(request, principal), rows)
     return BulkResult(
         data=[BulkItem(index=i, id=row.monitor.public_id, status=204) for i, row in enumerate(rows)]
     )
@@ -319,61 +258,55 @@ async def update_monitor(
     monitor_id: UUID,
     body: MonitorUpdate,
     principal: Writer,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
 ) -> MonitorDetail:
-    row = await service.find(session, principal.organization_id, monitor_id)
-    interval = row.monitor.interval_seconds
-    await _update(session, state, request, principal, row, body)
-    await apply_monitor_links(session, row.monitor, body.model_dump(exclude_unset=True))
-    if row.monitor.interval_seconds != interval:
-        row.state.next_run_at = None  # a new interval has a new phase
-    _name_fresh_slot(row, state)
-    await tell_engine(request, state, session, row.monitor.id)
+    row = await service.find(work.session, principal.organization_id, monitor_id)
+    try:
+        await operations.update(work, monitoring(state), actor_for(request, principal), row, body)
+    except ConfigInvalidError as exc:
+        raise _named(exc) from None
     return await _detail(
-        session, await service.find(session, principal.organization_id, monitor_id)
+        work.session, await service.find(work.session, principal.organization_id, monitor_id)
     )
 
 
 @router.delete("/{monitor_id}", status_code=204, summary="Delete a monitor and its history")
 async def delete_monitor(
-    monitor_id: UUID, principal: Writer, session: Session, state: State, request: Request
+    monitor_id: UUID, principal: Writer, work: Work, state: State, request: Request
 ) -> None:
-    row = await service.find(session, principal.organization_id, monitor_id)
-    await service.remove(session, actor_for(request, principal), row, state.clock.now())
-    await tell_engine(request, state, session, row.monitor.id)
+    row = await service.find(work.session, principal.organization_id, monitor_id)
+    await operations.remove(work, monitoring(state), actor_for(request, principal), [row])
 
 
 async def _set_active(
     monitor_id: UUID,
     active: bool,
     principal: Principal,
-    session: Session,
+    work: Work,
     state: State,
     request: Request,
 ) -> MonitorDetail:
-    row: MonitorRow = await service.find(session, principal.organization_id, monitor_id)
-    await service.set_active(session, actor_for(request, principal), row, active, state.clock.now())
-    _name_fresh_slot(row, state)
-    await tell_engine(request, state, session, row.monitor.id)
+    row = await service.find(work.session, principal.organization_id, monitor_id)
+    await operations.set_active(work, monitoring(state), actor_for(request, principal), row, active)
     return await _detail(
-        session, await service.find(session, principal.organization_id, monitor_id)
+        work.session, await service.find(work.session, principal.organization_id, monitor_id)
     )
 
 
 @router.post("/{monitor_id}/pause", summary="Stop checking (state `paused`)")
 async def pause_monitor(
-    monitor_id: UUID, principal: Writer, session: Session, state: State, request: Request
+    monitor_id: UUID, principal: Writer, work: Work, state: State, request: Request
 ) -> MonitorDetail:
-    return await _set_active(monitor_id, False, principal, session, state, request)
+    return await _set_active(monitor_id, False, principal, work, state, request)
 
 
 @router.post("/{monitor_id}/resume", summary="Check again, from the next slot")
 async def resume_monitor(
-    monitor_id: UUID, principal: Writer, session: Session, state: State, request: Request
+    monitor_id: UUID, principal: Writer, work: Work, state: State, request: Request
 ) -> MonitorDetail:
-    return await _set_active(monitor_id, True, principal, session, state, request)
+    return await _set_active(monitor_id, True, principal, work, state, request)
 
 
 @router.get(
