@@ -2,9 +2,10 @@
 
 Loop: claim due notifications → `NOTIFIERS[kind]` (`channels/`) renders and sends each →
 record the attempt. A claim moves rows from `pending` to `sending` with a lease, in one
-transaction: on PostgreSQL the candidate rows are locked `FOR UPDATE SKIP LOCKED`, and the claiming UPDATE re-checks the status, so two
-dispatchers (two processes) never take the same row. A dispatcher that dies mid-send leaves
-a lease that expires; the row is then claimed again.
+transaction: on PostgreSQL the candidate rows are locked `FOR UPDATE SKIP LOCKED`, and the
+claiming UPDATE re-checks the status, so two dispatchers (two processes) never take the same
+row. A dispatcher that dies mid-send leaves a lease that expires; the row is then claimed
+again.
 
 Failures (`TransientDeliveryError`) retry after 30 s, 1, 2 and 4 min (five attempts in all);
 permanent ones (`PermanentDeliveryError`: 4xx, refused destination, bad config) stop at
