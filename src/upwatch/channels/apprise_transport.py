@@ -42,14 +42,14 @@ SELF_HOSTED_SCHEMES = frozenset(
 
 
 class AppriseKind:
-    """A kind Apprise delivers. Subclasses set `kind`, `config_model`, `secret_fields` and
-    say how a config becomes an Apprise URL (`url`, raising ConfigRefusedError)."""
+    """A kind Apprise delivers. Subclasses set `kind`, `config_model`, `secret_fields`,
+    `destination_field` and say how a config becomes an Apprise URL (`url`, raising
+    ConfigRefusedError)."""
 
     kind: str
     config_model: type[BaseModel]
     secret_fields: tuple[str, ...]
-    # Where a refused self-hosted host is reported: most kinds name their server there.
-    destination_field = "server"
+    destination_field: str
     signed = False
 
     def url(self, config: dict[str, Any]) -> str:

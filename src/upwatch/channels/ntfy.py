@@ -23,6 +23,7 @@ class NtfyNotifier(AppriseKind):
     kind = "ntfy"
     config_model: type[BaseModel] = NtfyConfig
     secret_fields = ("token",)
+    destination_field = "server"
 
     def url(self, config: dict[str, Any]) -> str:
         server = urlsplit(str(config["server"]))

@@ -22,6 +22,7 @@ class PagerDutyNotifier(AppriseKind):
     kind = "pagerduty"
     config_model: type[BaseModel] = PagerDutyConfig
     secret_fields = ("integration_key", "api_key")
+    destination_field = "integration_key"
 
     def url(self, config: dict[str, Any]) -> str:
         key, api_key = (

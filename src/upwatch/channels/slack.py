@@ -23,6 +23,7 @@ class SlackNotifier(AppriseKind):
     kind = "slack"
     config_model: type[BaseModel] = SlackConfig
     secret_fields = ("webhook_url",)
+    destination_field = "webhook_url"
 
     def url(self, config: dict[str, Any]) -> str:
         found = _PATH.match(urlsplit(str(config["webhook_url"])).path)

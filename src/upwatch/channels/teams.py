@@ -18,6 +18,7 @@ class TeamsNotifier(AppriseKind):
     kind = "teams"
     config_model: type[BaseModel] = TeamsConfig
     secret_fields = ("webhook_url",)
+    destination_field = "webhook_url"
 
     def url(self, config: dict[str, Any]) -> str:
         return str(config["webhook_url"])  # Apprise reads Teams' own webhook URLs

@@ -21,6 +21,7 @@ class TelegramNotifier(AppriseKind):
     kind = "telegram"
     config_model: type[BaseModel] = TelegramConfig
     secret_fields = ("bot_token",)
+    destination_field = "bot_token"
 
     def url(self, config: dict[str, Any]) -> str:
         return f"tgram://{config['bot_token']}/{config['chat_id']}"
