@@ -9,6 +9,7 @@ from upwatch.channels.apprise import AppriseNotifier
 from upwatch.channels.base import Notifier
 from upwatch.channels.discord import DiscordNotifier
 from upwatch.channels.email import EmailNotifier
+from upwatch.channels.gotify import GotifyNotifier
 from upwatch.channels.ntfy import NtfyNotifier
 from upwatch.channels.pagerduty import PagerDutyNotifier
 from upwatch.channels.slack import SlackNotifier
@@ -28,6 +29,7 @@ NOTIFIERS: dict[str, Notifier[Any]] = {
         TeamsNotifier(),
         NtfyNotifier(),
         PagerDutyNotifier(),
+        GotifyNotifier(),
     )
 }
 
