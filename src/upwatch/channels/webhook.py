@@ -45,6 +45,7 @@ class WebhookNotifier:
             "Content-Type": "application/json",
             "Upwatch-Event": letter.event_type,
             "Upwatch-Delivery": letter.delivery_id,
+            # The wall clock, not an injected one: receivers judge freshness by theirs.
             "Upwatch-Signature": signature_header(letter.signing_secret, int(time.time()), body),
         }
         return SignedBody(body, headers)
