@@ -59,6 +59,7 @@ from tests.support.alerting import (
 from tests.support.server import serving
 from tests.support.smtp import smtp_server
 from upwatch.api.app import create_app
+from upwatch.channels.signing import verify
 from upwatch.core.clock import SystemClock
 from upwatch.crypto import SecretBox, resolve_secret_key
 from upwatch.db.engine import Database
@@ -67,7 +68,6 @@ from upwatch.engine.dispatcher import Dispatcher
 from upwatch.events import MemoryEventBus
 from upwatch.models import Notification, NotificationChannel, Organization
 from upwatch.notify.alerting import outbox_row
-from upwatch.notify.signing import verify
 from upwatch.notify.vault import ChannelVault
 from upwatch.settings import Settings
 

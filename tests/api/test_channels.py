@@ -24,8 +24,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from tests.api.conftest import Serve
 from tests.conftest import ApiHarness, SettingsFactory
 from tests.support.accounts import Tenant
+from upwatch.channels import signing
 from upwatch.core.scopes import Role
-from upwatch.notify import signing
 from upwatch.settings import Settings
 
 CHANNELS = "/api/v1/channels"

@@ -26,8 +26,8 @@ from tests.support.alerting import (
     stays_quiet,
     webhook_secret,
 )
+from upwatch.channels.signing import verify
 from upwatch.core.scopes import Role
-from upwatch.notify.signing import verify
 
 WEBHOOKS = "/api/v1/webhooks"
 

@@ -19,11 +19,20 @@ import pytest
 from tests.support.engine import eventually
 from tests.support.http_target import serving_http
 from tests.support.sockets import TcpServer, serving_tcp
+from upwatch.channels import apprise_transport
+from upwatch.channels.apprise_transport import describe
+from upwatch.channels.base import Delivery, attempt
+from upwatch.channels.render import Message
 from upwatch.net import socket_guard
 from upwatch.net.guard import AddressNotAllowedError
 from upwatch.net.socket_guard import public_only_connections
-from upwatch.notify.render import Message
-from upwatch.notify.senders import describe, send_apprise
+
+
+async def send_apprise(url: str, message: Message, *, public_only: bool) -> Delivery:
+    """One Apprise send, as the dispatcher records it (delivered, or why not and whether
+    trying again could help)."""
+    return await attempt(lambda: apprise_transport.send(url, message, public_only=public_only))
+
 
 MESSAGE = Message(subject="Down", text="down", markdown="down", html="<p>down</p>")
 REFUSED = "only public addresses are allowed"

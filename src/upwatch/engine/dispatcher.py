@@ -1,18 +1,20 @@
 """The dispatcher: delivers the outbox, apart from checks (a slow Slack never delays one).
 
-Loop: claim due notifications → send each → record the attempt. A claim moves rows from
-`pending` to `sending` with a lease, in one transaction: on PostgreSQL the candidate rows
-are locked `FOR UPDATE SKIP LOCKED`, and the claiming UPDATE re-checks the status, so two
-dispatchers (two processes) never take the same row. A dispatcher that dies mid-send leaves
-a lease that expires; the row is then claimed again.
+Loop: claim due notifications → `NOTIFIERS[kind]` (`channels/`) renders and sends each →
+record the attempt. A claim moves rows from `pending` to `sending` with a lease, in one
+transaction: on PostgreSQL the candidate rows are locked `FOR UPDATE SKIP LOCKED`, and the
+claiming UPDATE re-checks the status, so two dispatchers (two processes) never take the same
+row. A dispatcher that dies mid-send leaves a lease that expires; the row is then claimed
+again.
 
-Failures retry after 30 s, 1, 2 and 4 min (five attempts in all), except permanent ones
-(4xx, refused destination, bad config) which stop at once. Every attempt is logged in
-`notification_attempts`. A channel or webhook that fails `channel_failure_limit` times in a
-row is disabled and the organization's owners are emailed (when SMTP is configured).
+Failures (`TransientDeliveryError`) retry after 30 s, 1, 2 and 4 min (five attempts in all);
+permanent ones (`PermanentDeliveryError`: 4xx, refused destination, bad config) stop at
+once. Every attempt is logged in `notification_attempts`. A channel or webhook that fails
+`channel_failure_limit` times in a row is disabled and the organization's owners are emailed
+(when SMTP is configured).
 
 The same loop runs reminders and escalations of open, unacknowledged incidents and the
-start/end notices of maintenance windows (`engine/followups.py`).
+start/end notices of maintenance windows (`notify/followups.py`).
 """
 
 from __future__ import annotations
@@ -20,14 +22,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from upwatch.channels.base import Delivery, Letter, PermanentDeliveryError, Receipt, attempt
+from upwatch.channels.registry import NOTIFIERS
+from upwatch.channels.render import Renderer
 from upwatch.core.clock import Clock
 from upwatch.crypto import SecretBox
 from upwatch.db.engine import Database
@@ -36,20 +41,19 @@ from upwatch.db.unit_of_work import unit_of_work
 from upwatch.events import Event, EventBus
 from upwatch.logs import get_logger
 from upwatch.models import (
+    AttemptOutcome,
     Membership,
     Notification,
     NotificationAttempt,
     NotificationChannel,
+    NotificationPurpose,
+    NotificationStatus,
     User,
     Webhook,
 )
 from upwatch.net.smtp import Email, email_configured, send_email
 from upwatch.notify import doorbell, subscriptions
-from upwatch.notify.kinds import ChannelKind, KindConfigError, apprise_url
-from upwatch.notify.render import Renderer
 from upwatch.notify.secrets import webhook_secret
-from upwatch.notify.senders import Delivery, send_apprise, send_mail, send_webhook
-from upwatch.notify.signing import signature_header
 from upwatch.notify.vault import ChannelVault
 from upwatch.settings import Settings
 
@@ -60,11 +64,12 @@ CLAIM_BATCH = 50
 LEASE = timedelta(minutes=2)
 RECORD_RETRY_FIRST_SECONDS = 0.5
 RECORD_RETRY_MAX_SECONDS = 5.0
+SUBSCRIPTION_KIND = "webhook"  # webhook subscriptions are sent by this kind's notifier
 log = get_logger("upwatch.dispatcher")
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class AttemptReport:
     """What one attempt did, as the API's test endpoints report it."""
 
     notification_id: str
@@ -89,6 +94,7 @@ class Dispatcher:
         self._bus = bus
         self._vault = vault
         self._secret_box = secret_box
+        self._urls = subscriptions.UrlVault(secret_box)
         self.renderer = Renderer(settings.templates_dir)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -105,9 +111,6 @@ class Dispatcher:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def _run(self) -> None:
         while True:
@@ -138,8 +141,14 @@ class Dispatcher:
     async def claim(self, limit: int) -> list[int]:
         now = self._clock.now()
         due = or_(
-            and_(Notification.status == "pending", Notification.next_attempt_at <= now),
-            and_(Notification.status == "sending", Notification.claimed_until < now),
+            and_(
+                Notification.status == NotificationStatus.PENDING,
+                Notification.next_attempt_at <= now,
+            ),
+            and_(
+                Notification.status == NotificationStatus.SENDING,
+                Notification.claimed_until < now,
+            ),
         )
         async with unit_of_work(self._database) as session:
             query = (
@@ -156,21 +165,23 @@ class Dispatcher:
             claimed = await session.execute(
                 update(Notification)
                 .where(Notification.id.in_(candidates), due)
-                .values(status="sending", claimed_until=now + LEASE)
+                .values(status=NotificationStatus.SENDING, claimed_until=now + LEASE)
                 .returning(Notification.id)
             )
             return list(claimed.scalars())
 
-    async def deliver(self, notification_id: int) -> Outcome:
+    async def deliver(self, notification_id: int) -> AttemptReport:
         """Send one claimed notification and record the attempt."""
         async with unit_of_work(self._database) as session:
             notification = await session.get(Notification, notification_id)
             assert notification is not None
             send = await self._prepare(session, notification)
-        delivery = await send()
+        delivery = await attempt(send)
         return await self._record_when_possible(notification_id, delivery)
 
-    async def _record_when_possible(self, notification_id: int, delivery: Delivery) -> Outcome:
+    async def _record_when_possible(
+        self, notification_id: int, delivery: Delivery
+    ) -> AttemptReport:
         """Record the attempt, waiting out a database outage: a delivery that went out just
         as the database went away would otherwise stay `sending`, and be sent again once its
         lease ran out. Given up (sent again later, at least once) only past the lease."""
@@ -185,54 +196,34 @@ class Dispatcher:
             await asyncio.sleep(wait)
             wait = min(wait * 2, RECORD_RETRY_MAX_SECONDS)
 
-    async def _prepare(self, session: AsyncSession, notification: Notification) -> Any:
-        """A coroutine factory that performs the send (no session held while sending)."""
-        payload = self._context(notification)
+    async def _prepare(
+        self, session: AsyncSession, notification: Notification
+    ) -> Callable[[], Awaitable[Receipt]]:
+        """The send, rendered and ready to run (no session is held while sending)."""
+        test = notification.purpose == NotificationPurpose.TEST
         if notification.webhook_id is not None:
             webhook = await session.get(Webhook, notification.webhook_id)
             assert webhook is not None
-            if not webhook.is_enabled and notification.purpose != "test":
+            if not webhook.is_enabled and not test:
                 return _refuse("the webhook is disabled")
-            url = subscriptions.UrlVault(self._secret_box).url_of(webhook)
-            return await self._webhook(session, notification, url, payload)
-        channel = await session.get(NotificationChannel, notification.channel_id)
-        assert channel is not None
-        if not channel.is_enabled and notification.purpose != "test":
-            return _refuse("the channel is disabled")
-        return await self._channel(session, notification, channel, payload)
-
-    async def _channel(
-        self,
-        session: AsyncSession,
-        notification: Notification,
-        channel: NotificationChannel,
-        payload: dict[str, Any],
-    ) -> Any:
-        config = self._vault.full_config(channel)
-        kind = ChannelKind(channel.kind)
-        if kind is ChannelKind.WEBHOOK:
-            return await self._webhook(session, notification, str(config["url"]), payload)
-        message = self.renderer.render(payload)
-        if kind is ChannelKind.EMAIL:
-            to = list(config["to"])
-            return lambda: send_mail(self._settings, to, message)
-        try:
-            target = apprise_url(kind, config)
-        except KindConfigError as exc:
-            return _refuse(f"bad config: {exc}")
-        public_only = not self._settings.allow_private_destinations
-        return lambda: send_apprise(target, message, public_only=public_only)
-
-    async def _webhook(
-        self, session: AsyncSession, notification: Notification, url: str, payload: dict[str, Any]
-    ) -> Any:
-        secret = await webhook_secret(session, self._secret_box, notification.organization_id)
-        body, headers = _signed(notification, payload["envelope"], secret)
-        public_only = not self._settings.allow_private_destinations
-        limit = self._settings.notification_timeout_seconds
-        return lambda: send_webhook(
-            url, body, headers, public_only=public_only, limit_seconds=limit
-        )
+            # A subscription is delivered exactly as a channel of kind `webhook` is.
+            kind, config = SUBSCRIPTION_KIND, {"url": self._urls.url_of(webhook)}
+        else:
+            channel = await session.get(NotificationChannel, notification.channel_id)
+            assert channel is not None
+            if not channel.is_enabled and not test:
+                return _refuse("the channel is disabled")
+            kind, config = channel.kind, self._vault.full_config(channel)
+        notifier = NOTIFIERS[kind]
+        secret = None
+        if notifier.signed:
+            secret = await webhook_secret(session, self._secret_box, notification.organization_id)
+        letter = Letter(
+            self._context(notification), notification.event_type, str(notification.public_id),
+            self.renderer, secret,
+        )  # fmt: skip
+        rendered = notifier.render(letter)
+        return lambda: notifier.send(config, rendered, self._settings)
 
     def _context(self, notification: Notification) -> dict[str, Any]:
         """The template context: the stored payload, links made absolute, and the envelope
@@ -252,7 +243,7 @@ class Dispatcher:
         }
         return payload
 
-    async def _record(self, notification_id: int, delivery: Delivery) -> Outcome:
+    async def _record(self, notification_id: int, delivery: Delivery) -> AttemptReport:
         now = self._clock.now()
         events: list[Event] = []
         async with unit_of_work(self._database) as session:
@@ -261,7 +252,11 @@ class Dispatcher:
             notification.attempts += 1
             attempt = notification.attempts
             retry = not delivery.ok and not delivery.permanent and attempt < MAX_ATTEMPTS
-            outcome = "delivered" if delivery.ok else "retry" if retry else "failed"
+            outcome = (
+                AttemptOutcome.DELIVERED if delivery.ok
+                else AttemptOutcome.RETRY if retry
+                else AttemptOutcome.FAILED
+            )  # fmt: skip
             session.add(
                 NotificationAttempt(
                     notification_id=notification.id, attempt=attempt,
@@ -273,14 +268,15 @@ class Dispatcher:
             notification.claimed_until = None
             notification.last_error = delivery.error
             if delivery.ok:
-                notification.status, notification.sent_at = "sent", now
+                notification.status, notification.sent_at = NotificationStatus.SENT, now
                 notification.next_attempt_at = None
             elif retry:
-                notification.status = "pending"
+                notification.status = NotificationStatus.PENDING
                 notification.next_attempt_at = now + RETRY_DELAYS[attempt - 1]
             else:
-                notification.status, notification.next_attempt_at = "failed", None
-            if notification.purpose != "test":
+                notification.status = NotificationStatus.FAILED
+                notification.next_attempt_at = None
+            if notification.purpose != NotificationPurpose.TEST:
                 events = await self._count(session, notification, delivery.ok)
                 await subscriptions.enqueue(session, events)
             status = notification.status
@@ -292,7 +288,7 @@ class Dispatcher:
             "notification.attempt", notification=public_id, attempt=attempt, outcome=outcome,
             status_code=delivery.status_code, duration_ms=delivery.duration_ms,
         )  # fmt: skip
-        return Outcome(public_id, status, attempt, delivery)
+        return AttemptReport(public_id, status, attempt, delivery)
 
     async def _count(
         self, session: AsyncSession, notification: Notification, ok: bool
@@ -356,24 +352,11 @@ class Dispatcher:
             log.warning("dispatcher.owner_email_failed", error=repr(exc))
 
 
-def _refuse(reason: str) -> Any:
-    async def refused() -> Delivery:
-        return Delivery(False, 0.0, error=reason, permanent=True)
+def _refuse(reason: str) -> Callable[[], Awaitable[Receipt]]:
+    async def refused() -> Receipt:
+        raise PermanentDeliveryError(reason)
 
     return refused
-
-
-def _signed(
-    notification: Notification, envelope: dict[str, Any], secret: str
-) -> tuple[bytes, dict[str, str]]:
-    body = orjson.dumps(envelope)
-    headers = {
-        "Content-Type": "application/json",
-        "Upwatch-Event": notification.event_type,
-        "Upwatch-Delivery": str(notification.public_id),
-        "Upwatch-Signature": signature_header(secret, int(time.time()), body),
-    }
-    return body, headers
 
 
 async def _owner_emails(session: AsyncSession, organization_id: int) -> list[str]:

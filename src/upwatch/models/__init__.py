@@ -20,7 +20,13 @@ from upwatch.models.monitor import Monitor
 from upwatch.models.monitor_group import MonitorGroup
 from upwatch.models.monitor_state import MonitorState
 from upwatch.models.monitor_tag import MonitorTag
-from upwatch.models.notification import Notification, NotificationAttempt
+from upwatch.models.notification import (
+    AttemptOutcome,
+    Notification,
+    NotificationAttempt,
+    NotificationPurpose,
+    NotificationStatus,
+)
 from upwatch.models.notification_channel import NotificationChannel
 from upwatch.models.organization import Organization
 from upwatch.models.ping_key import PingKey
@@ -36,6 +42,7 @@ from upwatch.models.website import Website
 __all__ = [
     "Alert",
     "ApiToken",
+    "AttemptOutcome",
     "AuditLog",
     "CheckResult",
     "CheckRollup",
@@ -59,6 +66,8 @@ __all__ = [
     "Notification",
     "NotificationAttempt",
     "NotificationChannel",
+    "NotificationPurpose",
+    "NotificationStatus",
     "Organization",
     "PingKey",
     "Silence",

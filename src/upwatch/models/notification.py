@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
@@ -8,6 +9,29 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from upwatch.db.base import Base, PublicIdMixin
 from upwatch.db.types import UtcDateTime
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"  # due at `next_attempt_at`
+    SENDING = "sending"  # claimed by a dispatcher until `claimed_until`
+    SENT = "sent"
+    FAILED = "failed"  # permanently, or out of attempts
+    SILENCED = "silenced"  # kept for the record, never sent
+
+
+class NotificationPurpose(StrEnum):
+    ALERT = "alert"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+    NOTICE = "notice"  # a maintenance window's start or end
+    EVENT = "event"  # a webhook subscription's event
+    TEST = "test"
+
+
+class AttemptOutcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    FAILED = "failed"
 
 
 class Notification(PublicIdMixin, Base):
@@ -30,10 +54,10 @@ class Notification(PublicIdMixin, Base):
         ForeignKey("notification_channels.id", ondelete="CASCADE")
     )
     webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
-    purpose: Mapped[str] = mapped_column(String(16))  # alert|reminder|escalation|notice|test
+    purpose: Mapped[str] = mapped_column(String(16))  # a NotificationPurpose
     event_type: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16))  # pending|sending|sent|failed|silenced
+    status: Mapped[str] = mapped_column(String(16))  # a NotificationStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -55,5 +79,5 @@ class NotificationAttempt(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     duration_ms: Mapped[float] = mapped_column()
     status_code: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(16))  # delivered | retry | failed
+    outcome: Mapped[str] = mapped_column(String(16))  # an AttemptOutcome
     error: Mapped[str | None] = mapped_column(Text)

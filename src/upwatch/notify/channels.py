@@ -1,16 +1,16 @@
 """Notification channels: create, change, delete (audited), check a destination, show.
 
-A config is validated by its kind's model (`kinds.py`); `ConfigInvalidError` carries pydantic's
-errors for the API to name the fields. Destinations are checked at write time too: Apprise
-must understand the URL, and webhook / self-hosted hosts must pass the SSRF guard unless
-the operator allows private destinations.
+A config is validated by its kind's notifier (`channels.registry.NOTIFIERS`): its model
+(`ConfigInvalidError` carries pydantic's errors for the API to name the fields), then its own
+check (Apprise must understand the URL, ...). The host the kind lets users choose (a webhook's,
+a self-hosted server's) must pass the SSRF guard unless the operator allows private
+destinations.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -18,62 +18,42 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.audit import service as audit
+from upwatch.channels.base import ConfigRefusedError
+from upwatch.channels.destinations import guard_host
+from upwatch.channels.registry import NOTIFIERS, ChannelKind, split_config
 from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode, FieldError
 from upwatch.core.merge_patch import merge_patch
 from upwatch.models import HeartbeatChannel, MonitorChannel, NotificationChannel
 from upwatch.net.guard import AddressNotAllowedError
-from upwatch.notify.kinds import (
-    CONFIGS,
-    SECRET_FIELDS,
-    ChannelKind,
-    KindConfigError,
-    apprise_url,
-    split_config,
-    uses_apprise,
-)
 from upwatch.notify.schemas import ChannelCreate, ChannelPatch, ChannelView
-from upwatch.notify.senders import describe, guard_host
 from upwatch.notify.vault import ChannelVault
 
 SETTINGS = ("name", "events", "min_impact", "is_default", "is_enabled", "remind_every_minutes",
             "escalate_after_minutes")  # fmt: skip
 
 
-async def checked_config(
-    kind: ChannelKind, config: dict[str, Any], *, public_only: bool
-) -> dict[str, Any]:
+async def checked_config(kind: str, config: dict[str, Any], *, public_only: bool) -> dict[str, Any]:
     """The validated config (JSON-ready). Raises ConfigInvalidError or AppError."""
+    notifier = NOTIFIERS[kind]
     try:
-        model = CONFIGS[kind].model_validate(config)
+        model = notifier.config_model.model_validate(config)
     except ValidationError as exc:
         raise ConfigInvalidError(list(exc.errors())) from None
     checked = model.model_dump(mode="json")
-    host: str | None = None
-    if uses_apprise(kind):
-        try:
-            url = apprise_url(kind, checked)
-        except KindConfigError as exc:
-            raise _field(exc.field, "invalid", str(exc)) from None
-        understood, host = describe(url)
-        if not understood:
-            field = "url" if kind is ChannelKind.APPRISE else SECRET_FIELDS[kind][0]
-            raise _field(field, "unsupported_url", "Apprise does not accept this destination")
-    elif kind is ChannelKind.WEBHOOK:
-        host = urlsplit(checked["url"]).hostname
+    try:
+        host = notifier.check(checked)
+    except ConfigRefusedError as exc:
+        raise _field(exc.field, exc.code, str(exc)) from None
     try:
         await guard_host(host, public_only=public_only)
     except AddressNotAllowedError as exc:
         raise AppError(
             ErrorCode.DESTINATION_NOT_ALLOWED,
-            fields=[FieldError(_destination_field(kind), "not_allowed", str(exc))],
+            fields=[FieldError(f"config.{notifier.destination_field}", "not_allowed", str(exc))],
         ) from None
     except OSError:
         pass  # a name that does not resolve yet is checked again at send time
     return checked
-
-
-def _destination_field(kind: ChannelKind) -> str:
-    return "config." + ("url" if kind in {ChannelKind.WEBHOOK, ChannelKind.APPRISE} else "server")
 
 
 def _field(name: str, code: str, message: str) -> AppError:
@@ -140,7 +120,7 @@ def change(
             setattr(channel, name, value)
     if config is not None:
         changes |= _config_changes(vault, channel, config)
-        shown, hidden = split_config(ChannelKind(channel.kind), config)
+        shown, hidden = split_config(channel.kind, config)
         channel.config, channel.secret_config = shown, vault.seal(hidden)
     if changes:
         channel.updated_at = now
@@ -152,13 +132,13 @@ def _config_changes(
 ) -> dict[str, Any]:
     """The public part as `{"from", "to"}`; each changed secret field (`config.url`) as
     `{"redacted": true}`, never its value."""
-    kind = ChannelKind(channel.kind)
-    shown, hidden = split_config(kind, config)
+    fields = NOTIFIERS[channel.kind].secret_fields
+    shown, hidden = split_config(channel.kind, config)
     stored = vault.secrets_of(channel)
-    secret = [f"config.{name}" for name in SECRET_FIELDS[kind]]
+    secret = [f"config.{name}" for name in fields]
     return audit.diff({"config": channel.config}, {"config": shown}) | audit.diff(
-        {f"config.{name}": stored.get(name) for name in SECRET_FIELDS[kind]},
-        {f"config.{name}": hidden.get(name) for name in SECRET_FIELDS[kind]},
+        {f"config.{name}": stored.get(name) for name in fields},
+        {f"config.{name}": hidden.get(name) for name in fields},
         secret,
     )
 
@@ -171,11 +151,12 @@ async def remove(
 
 
 def view(vault: ChannelVault, channel: NotificationChannel) -> ChannelView:
-    kind = ChannelKind(channel.kind)
     hidden = vault.secrets_of(channel)
+    secret_fields = NOTIFIERS[channel.kind].secret_fields
     return ChannelView(
-        id=channel.public_id, name=channel.name, kind=kind, config=channel.config,
-        secrets_set={f"has_{name}": name in hidden for name in SECRET_FIELDS[kind]},
+        id=channel.public_id, name=channel.name, kind=ChannelKind(channel.kind),
+        config=channel.config,
+        secrets_set={f"has_{name}": name in hidden for name in secret_fields},
         events=channel.events, min_impact=channel.min_impact, is_default=channel.is_default,
         is_enabled=channel.is_enabled, disabled_reason=channel.disabled_reason,
         consecutive_failures=channel.consecutive_failures,

@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.core.clock import isoformat_z
 from upwatch.db.pagination import keyset_page
-from upwatch.models import Notification, NotificationAttempt, NotificationChannel, Webhook
+from upwatch.models import (
+    Notification,
+    NotificationAttempt,
+    NotificationChannel,
+    NotificationPurpose,
+    NotificationStatus,
+    Webhook,
+)
 from upwatch.notify.alerting import EMOJI
 from upwatch.notify.kinds_alert import AlertKind
 from upwatch.notify.schemas import AttemptView, DeliveryView, TestResult
@@ -121,8 +128,9 @@ def test_notification(channel: NotificationChannel, now: datetime) -> Notificati
     """A test message already claimed (status `sending`), so only the caller sends it."""
     payload = test_payload(f"Test of channel {channel.name}", now)
     return Notification(
-        organization_id=channel.organization_id, channel_id=channel.id, purpose="test",
-        event_type="channel.test", payload=payload, status="sending", attempts=0,
+        organization_id=channel.organization_id, channel_id=channel.id,
+        purpose=NotificationPurpose.TEST, event_type="channel.test", payload=payload,
+        status=NotificationStatus.SENDING, attempts=0,
         next_attempt_at=now, claimed_until=now + timedelta(seconds=LEASE_FOR_TEST_SECONDS),
         created_at=now,
     )  # fmt: skip
@@ -130,19 +138,19 @@ def test_notification(channel: NotificationChannel, now: datetime) -> Notificati
 
 async def send_now(session: AsyncSession, sender: Sender, notification: Notification) -> TestResult:
     """Deliver a claimed test notification once (no retries), and report it."""
-    outcome = await sender.deliver(notification.id)
+    report = await sender.deliver(notification.id)
     await session.refresh(notification)
-    if notification.status == "pending":  # a test is tried once: no retry later
-        notification.status, notification.next_attempt_at = "failed", None
+    if notification.status == NotificationStatus.PENDING:  # a test is tried once: no retry later
+        notification.status, notification.next_attempt_at = NotificationStatus.FAILED, None
     view = (await views_of(session, [notification]))[0]
     # Release the transaction (on SQLite, the write lock) before the caller sends the next
     # one: the dispatcher records each attempt in its own transaction.
     await session.commit()
     return TestResult(
-        delivered=outcome.delivery.ok,
+        delivered=report.delivery.ok,
         status=notification.status,
-        status_code=outcome.delivery.status_code,
-        error=outcome.delivery.error,
-        duration_ms=outcome.delivery.duration_ms,
+        status_code=report.delivery.status_code,
+        error=report.delivery.error,
+        duration_ms=report.delivery.duration_ms,
         delivery=view,
     )

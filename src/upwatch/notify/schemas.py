@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AnyHttpUrl, BaseModel, Field, model_validator
 
-from upwatch.notify.kinds import ChannelKind
+from upwatch.channels.registry import ChannelKind
 from upwatch.notify.kinds_alert import AlertKind
 from upwatch.notify.subscriptions import EVENT_TYPES, is_known_pattern
 from upwatch.schema import Strict, Tag, Timestamp

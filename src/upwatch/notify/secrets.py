@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from upwatch.channels.signing import new_secret
 from upwatch.crypto import SecretBox
 from upwatch.models import Organization
-from upwatch.notify.signing import new_secret
 
 
 async def webhook_secret(session: AsyncSession, box: SecretBox, organization_id: int) -> str:

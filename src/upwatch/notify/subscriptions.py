@@ -29,7 +29,7 @@ from upwatch.core.ids import uuid7
 from upwatch.crypto import SecretBox
 from upwatch.db.pagination import keyset_page
 from upwatch.events import Event
-from upwatch.models import Notification, Webhook
+from upwatch.models import Notification, NotificationPurpose, NotificationStatus, Webhook
 from upwatch.notify import doorbell
 
 EVENT_TYPES = (
@@ -102,9 +102,9 @@ def _outbox_row(webhook_id: int, event: Event) -> dict[str, Any]:
     envelope = orjson.loads(orjson.dumps(event.envelope()))
     return {
         "public_id": uuid7(), "organization_id": event.organization_id, "alert_id": None,
-        "channel_id": None, "webhook_id": webhook_id, "purpose": "event",
-        "event_type": event.type, "payload": envelope, "status": "pending", "attempts": 0,
-        "next_attempt_at": event.created_at, "created_at": event.created_at,
+        "channel_id": None, "webhook_id": webhook_id, "purpose": NotificationPurpose.EVENT,
+        "event_type": event.type, "payload": envelope, "status": NotificationStatus.PENDING,
+        "attempts": 0, "next_attempt_at": event.created_at, "created_at": event.created_at,
     }  # fmt: skip
 
 
@@ -121,8 +121,9 @@ def test_notification(webhook: Webhook, now: datetime) -> Notification:
         },
     }
     return Notification(
-        organization_id=webhook.organization_id, webhook_id=webhook.id, purpose="test",
-        event_type=TEST_EVENT, payload=envelope, status="sending", attempts=0,
+        organization_id=webhook.organization_id, webhook_id=webhook.id,
+        purpose=NotificationPurpose.TEST, event_type=TEST_EVENT, payload=envelope,
+        status=NotificationStatus.SENDING, attempts=0,
         next_attempt_at=now, claimed_until=now + LEASE_FOR_TEST, created_at=now,
     )  # fmt: skip
 

@@ -20,7 +20,6 @@ from upwatch.core.principal import Principal
 from upwatch.models import Notification, NotificationChannel
 from upwatch.monitors import service as monitor_service
 from upwatch.notify import alerting, channels, deliveries
-from upwatch.notify.kinds import ChannelKind
 from upwatch.notify.schemas import (
     ChannelCreate,
     ChannelPatch,
@@ -48,7 +47,7 @@ class ChannelSecrets(BaseModel):
     config: dict[str, Any]
 
 
-async def _checked(state: AppState, kind: ChannelKind, config: dict[str, Any]) -> dict[str, Any]:
+async def _checked(state: AppState, kind: str, config: dict[str, Any]) -> dict[str, Any]:
     try:
         return await channels.checked_config(
             kind, config, public_only=not state.settings.allow_private_destinations
@@ -118,7 +117,7 @@ async def change_channel(
     config = None
     if body.config is not None:
         merged = channels.merged_config(state.channel_vault, channel, body.config)
-        config = await _checked(state, ChannelKind(channel.kind), merged)
+        config = await _checked(state, channel.kind, merged)
     channels.change(
         session, actor_for(request, principal), state.channel_vault, channel, body, config,
         state.clock.now(),

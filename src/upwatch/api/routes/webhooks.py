@@ -15,6 +15,7 @@ from upwatch.api.deps import Session, State, WriteSession, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.state import AppState
 from upwatch.audit import service as audit
+from upwatch.channels.destinations import guard_host
 from upwatch.core.errors import AppError, ErrorCode, FieldError
 from upwatch.core.principal import Principal
 from upwatch.models import Notification, Webhook
@@ -28,7 +29,6 @@ from upwatch.notify.schemas import (
     WebhookSecrets,
     WebhookView,
 )
-from upwatch.notify.senders import guard_host
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 Reader = Annotated[Principal, require("webhooks:read")]

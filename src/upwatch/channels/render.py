@@ -30,7 +30,7 @@ class Renderer:
         loaders: list[BaseLoader] = []
         if override_dir is not None:
             loaders.append(FileSystemLoader(str(override_dir)))
-        loaders.append(PackageLoader("upwatch.notify", "templates"))
+        loaders.append(PackageLoader("upwatch.channels", "templates"))
         self._plain = SandboxedEnvironment(
             loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False
         )
