@@ -22,7 +22,8 @@ from upwatch.api.pagination import (
 from upwatch.api.quotas import enforce_quota
 from upwatch.core.errors import AppError, ConfigInvalidError, ErrorCode, FieldError
 from upwatch.core.principal import Principal
-from upwatch.engine import changes, schedule
+from upwatch.engine import changes
+from upwatch.engine.checks import schedule
 from upwatch.monitors import repository, service, views
 from upwatch.monitors.policy import MonitorStatus
 from upwatch.monitors.repository import MonitorFilter, MonitorRow
