@@ -197,8 +197,10 @@ class BatchWriter(Generic[T, R]):
             if not self._sink.holds:
                 self._refused(batch, outage.error)
                 return
-            _settle(batch[: outage.written], values=cast(list[R], outage.values))
-            self._pending[:0] = batch[outage.written :]  # first in line when it is back
+            # The written part is answered (with its values, or None for a writer whose
+            # items have none); the rest is first in line when the database is back.
+            _settle(batch[: outage.written], values=cast(list[R], outage.values) or None)
+            self._pending[:0] = batch[outage.written :]
             raise
         except Exception as exc:
             self._refused(batch, exc)

@@ -19,15 +19,16 @@ TRUNCATED = "truncated"
 
 
 def stored_details(details: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What to store: None when empty (no serializing on the hot path), the details when
-    they fit, else the truncation marker."""
+    """What to store: None when empty (no serializing on the hot path), the details as
+    plain JSON values when they fit (what was measured is what is stored: a datetime becomes
+    its RFC 3339 text), else the truncation marker."""
     if not details:
         return None
-    value = dict(details)
     try:
-        size = len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+        encoded = orjson.dumps(dict(details), option=orjson.OPT_NON_STR_KEYS)
     except TypeError:  # a value JSON cannot hold: a probe bug, never a lost check
-        return {TRUNCATED: True, "reason": "not JSON"}
-    if size > MAX_DETAILS_BYTES:
-        return {TRUNCATED: True, "bytes": size}
-    return value
+        return {TRUNCATED: True, "bytes": None}
+    if len(encoded) > MAX_DETAILS_BYTES:
+        return {TRUNCATED: True, "bytes": len(encoded)}
+    loaded: dict[str, Any] = orjson.loads(encoded)
+    return loaded

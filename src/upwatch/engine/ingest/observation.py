@@ -21,6 +21,10 @@ from upwatch.subjects import SubjectRef
 NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
 
 
+def _no_details() -> Mapping[str, Any]:
+    return NO_DETAILS  # shared and read-only: no dict made per observation
+
+
 class OriginKind(StrEnum):
     LOCAL = "local"  # this instance's own engine
     PROBE = "probe"  # a remote probe (not yet): `region` says which
@@ -61,7 +65,7 @@ class Observation:
     error_code: str | None
     reason: str
     phases: Phases = field(default_factory=Phases)
-    details: Mapping[str, Any] = NO_DETAILS
+    details: Mapping[str, Any] = field(default_factory=_no_details)
     http: HttpFacts | None = None
     origin: Origin = LOCAL
 
