@@ -27,7 +27,7 @@ monitors would be 4.3 billion rows, and so would the minute rollups kept as long
   `monitor_values` and `audit_values`), created when the history starts;
 - synthetic checks: latency log-normal around 80 ms, 0.5 % failures (timeouts, 503s); every
   100th monitor (1 %) failed its last 5 checks and is down;
-- every monitor's live state (`monitor_states`): the product's `engine.live.evaluate` over its
+- every monitor's live state (`monitor_states`): the product's `engine.ingest.evaluate` over its
   last 5 checks (a sample monitor's whole raw day), from lifetime latency figures summed from
   its day rollups;
 - rollups (`check_rollups`; values from the product's `Rollup.add` and `Rollup.values()`):
@@ -50,7 +50,7 @@ monitors would be 4.3 billion rows, and so would the minute rollups kept as long
   product keeps them: minute rows for min(D, 30) days (what a query scanning all of a monitor's rows
   pays: see `stats_*_sample`) and raw results (`check_results`), one a minute for the last
   24 hours, from the same checks as their minute rows, `scheduled_at` on the monitor's phase
-  (`upwatch.engine.schedule`);
+  (`upwatch.engine.checks.schedule`);
 - rows are written in time order (each day, hour, minute: all its monitors' rows), as the
   product writes them, so that a monitor's rows are scattered over the table as in production;
   CHUNK rows a transaction: executemany on SQLite of the values SQLAlchemy's bind processors
@@ -119,17 +119,18 @@ from upwatch.core.ids import uuid7
 from upwatch.db.engine import Database
 from upwatch.db.migrate import upgrade
 from upwatch.db.unit_of_work import unit_of_work
-from upwatch.engine import schedule
-from upwatch.engine.live import Live, evaluate
-from upwatch.engine.rollups import DAY, HOUR, MINUTE, Rollup, bucket_start
-from upwatch.engine.runner import Observation
-from upwatch.engine.snapshot import MonitorSnapshot
+from upwatch.engine.checks import schedule
+from upwatch.engine.checks.snapshot import MonitorSnapshot
+from upwatch.engine.ingest.evaluate import MonitorLive, evaluate
+from upwatch.engine.ingest.observation import HttpFacts, Observation
+from upwatch.engine.ingest.rollups import DAY, HOUR, MINUTE, Rollup, bucket_start
 from upwatch.logs import configure_logging
 from upwatch.models import AuditLog, CheckResult, CheckRollup, Monitor, MonitorState, Organization
 from upwatch.monitors.policy import Counters, MonitorStatus, Thresholds
 from upwatch.probes.base import Phases
 from upwatch.probes.registry import parse_config
 from upwatch.settings import Settings
+from upwatch.subjects import SubjectKind, SubjectRef
 
 INTERVAL = 60
 TARGET_URL = "http://127.0.0.1:9/"  # the discard port; checks are off, so never contacted
@@ -157,14 +158,17 @@ ROLLUP_COLUMNS = (
 )  # fmt: skip
 
 
-# Synthetic checks and the rollups they make, with the product's Rollup.
+# Synthetic checks and the rollups they make, with the product's Rollup. Pooled observations
+# are shared by every monitor: each use sets its subject and time.
+POOLED = SubjectRef(SubjectKind.MONITOR, 0)
+POOLED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def observation_pool(rng: random.Random) -> list[Observation]:
     """POOL_SIZE checks of an http target: a timeout first (a down monitor's last checks),
     then the rest shuffled."""
     timeout = Observation(
-        ok=False, latency_ms=None, status_code=None, error_code="TIMEOUT",
+        subject=POOLED, at=POOLED_AT, ok=False, latency_ms=None, error_code="TIMEOUT",
         reason="no complete response within 5 s",
     )  # fmt: skip
     rest = [_failure(rng) for _ in range(FAILURES - 1)]
@@ -184,15 +188,16 @@ def _success(rng: random.Random) -> Observation:
         ttfb_ms=round(total * 0.75, 3), transfer_ms=round(total * 0.1, 3), total_ms=total,
     )  # fmt: skip
     return Observation(
-        ok=True, latency_ms=total, status_code=200, error_code=None, reason="HTTP 200 OK",
-        phases=phases,
+        subject=POOLED, at=POOLED_AT, ok=True, latency_ms=total, error_code=None,
+        reason="HTTP 200 OK", phases=phases, http=HttpFacts(status_code=200),
     )  # fmt: skip
 
 
 def _failure(rng: random.Random) -> Observation:
     return Observation(
-        ok=False, latency_ms=_latency(rng), status_code=503, error_code="UNEXPECTED_STATUS",
-        reason="503, expected 2xx", failed_requests=1,
+        subject=POOLED, at=POOLED_AT, ok=False, latency_ms=_latency(rng),
+        error_code="UNEXPECTED_STATUS", reason="503, expected 2xx",
+        http=HttpFacts(status_code=503, failed_requests=1),
     )  # fmt: skip
 
 
@@ -523,9 +528,13 @@ def live_state(seeding: Seeding, monitor_id: int, public_id: UUID, position: int
     values: dict[str, Any] = {}
     for minute in _range(first, history.end, MINUTE):
         scheduled = minute + phase
+        seen = dataclasses.replace(
+            history.pool[history.check(monitor_id, minute)],
+            subject=SubjectRef(SubjectKind.MONITOR, monitor_id),
+            at=scheduled + timedelta(milliseconds=3),
+        )
         record = evaluate(
-            snapshot, live, history.pool[history.check(monitor_id, minute)],
-            scheduled_at=scheduled, checked_at=scheduled + timedelta(milliseconds=3),
+            snapshot, live, seen, scheduled_at=scheduled,
             next_run_at=scheduled + timedelta(seconds=INTERVAL),
         )  # fmt: skip
         values = record.state_values
@@ -534,7 +543,7 @@ def live_state(seeding: Seeding, monitor_id: int, public_id: UUID, position: int
     return values
 
 
-def _lifetime(history: History, monitor_id: int, until: datetime) -> Live:
+def _lifetime(history: History, monitor_id: int, until: datetime) -> MonitorLive:
     """Up since the history began, with the latency figures of its day rollups."""
     days = [
         history.template(monitor_id, DAY, moment)
@@ -542,7 +551,7 @@ def _lifetime(history: History, monitor_id: int, until: datetime) -> Live:
     ]
     mins = [day.latency_min_ms for day in days if day.latency_min_ms is not None]
     maxes = [day.latency_max_ms for day in days if day.latency_max_ms is not None]
-    return Live(
+    return MonitorLive(
         counters=Counters(
             status=MonitorStatus.UP,
             consecutive_successes=int((until - history.start).total_seconds()) // INTERVAL,

@@ -7,7 +7,7 @@ create path writes, see `seed`), then runs `upwatch serve` with checks on. After
 (the server loads and places the monitors), for `--duration` seconds it measures:
 
 - expected checks: the slots falling in the window, from the scheduler's own phase formula
-  (`upwatch.engine.schedule`, imported, not copied);
+  (`upwatch.engine.checks.schedule`, imported, not copied);
 - completed checks: result rows whose `scheduled_at` is in the window;
 - start lateness: `checked_at - scheduled_at` of those rows. It includes the scheduler's
   deliberate jitter of up to 50 ms (`scheduler_jitter_ms`) and any wait for a concurrency
@@ -70,8 +70,8 @@ from upwatch.core.ids import uuid7
 from upwatch.db.engine import Database
 from upwatch.db.migrate import upgrade
 from upwatch.db.unit_of_work import unit_of_work
-from upwatch.engine import schedule
-from upwatch.engine.scheduler import JITTER_SECONDS
+from upwatch.engine.checks import schedule
+from upwatch.engine.checks.scheduler import JITTER_SECONDS
 from upwatch.logs import configure_logging
 from upwatch.models import AuditLog, CheckResult, Monitor, MonitorState, Organization
 from upwatch.monitors import secrets, service

@@ -2,8 +2,9 @@
 
 Seeds N heartbeats (bulk rows, as the product stores them) whose deadlines are an hour away,
 plus `--due` of them whose deadlines fall during the run, spread over `--spread` seconds.
-Then runs the real DeadlineWatcher (engine/deadlines.py) on the real database and measures,
-for each due heartbeat, when its miss was committed and published minus its deadline.
+Then runs the real DeadlineWatcher (engine/heartbeats/deadlines.py) on the real database and
+measures, for each due heartbeat, when its miss was committed and published minus its
+deadline.
 
     python bench/deadlines.py --heartbeats 100000 --due 1000 --spread 10
     python bench/deadlines.py --database-url postgresql://root@127.0.0.1:5432/test
@@ -34,7 +35,7 @@ from upwatch.core.waiting import wait_for_event
 from upwatch.db.engine import Database
 from upwatch.db.migrate import upgrade
 from upwatch.db.unit_of_work import unit_of_work
-from upwatch.engine.deadlines import DeadlineWatcher
+from upwatch.engine.heartbeats.deadlines import DeadlineWatcher
 from upwatch.events import Event, MemoryEventBus
 from upwatch.logs import configure_logging
 from upwatch.models import Heartbeat, HeartbeatState, Organization

@@ -1,8 +1,8 @@
 """Storage per check, and the database after 30 days at 10,000 monitors every 60 s.
 
 Writes H hours of checks of M http monitors (every 60 s; the synthetic observations of
-`api.py`, 0.5 % failing) through the product's real write path (`engine.live.evaluate` and the
-`ResultWriter`: result rows, live states, minute/hour/day rollups), one batch a minute as
+`api.py`, 0.5 % failing) through the product's real write path (`engine.ingest.evaluate`
+and the `ResultWriter`: result rows, live states, minute/hour/day rollups), one batch a minute as
 the engine does, then measures each table with its indexes (SQLite: the `dbstat` table;
 PostgreSQL: `pg_total_relation_size` after `VACUUM FULL`: live rows and indexes, without the
 space of replaced row versions, which plain vacuuming leaves to be reused). From the
@@ -26,6 +26,7 @@ import json
 import random
 import signal
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,14 +41,15 @@ from api import observation_pool
 from upwatch.crypto import SecretBox
 from upwatch.db.engine import Database
 from upwatch.db.migrate import upgrade
-from upwatch.engine.live import Live, evaluate
-from upwatch.engine.snapshot import snapshot_of
-from upwatch.engine.writer import ResultWriter
+from upwatch.engine.checks.snapshot import snapshot_of
+from upwatch.engine.ingest.evaluate import MonitorLive, evaluate
+from upwatch.engine.ingest.writer import ResultWriter
 from upwatch.events import MemoryEventBus
 from upwatch.logs import configure_logging
 from upwatch.models import CheckResult, CheckRollup, Monitor, MonitorState
 from upwatch.monitors.secrets import SecretStore
 from upwatch.settings import Settings
+from upwatch.subjects import SubjectKind, SubjectRef
 
 INTERVAL = 60
 TARGET_URL = "http://127.0.0.1:9/"  # never contacted: the checks are synthetic
@@ -70,15 +72,21 @@ async def write_history(database_url: str, hours: int) -> int:
                     )
                 )
             ).all()
-        fleet = [(snapshot_of(monitor, store), Live.from_state(state)) for monitor, state in rows]
+        fleet = [
+            (snapshot_of(monitor, store), MonitorLive.from_state(state)) for monitor, state in rows
+        ]
         start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=hours)
         checks = 0
         for minute in range(hours * 60):
             slot = start + timedelta(minutes=minute)
             for snapshot, live in fleet:
+                seen = replace(
+                    pool[checks % len(pool)],
+                    subject=SubjectRef(SubjectKind.MONITOR, snapshot.id),
+                    at=slot + timedelta(milliseconds=rng.uniform(0, 50)),
+                )
                 record = evaluate(
-                    snapshot, live, pool[checks % len(pool)], scheduled_at=slot,
-                    checked_at=slot + timedelta(milliseconds=rng.uniform(0, 50)),
+                    snapshot, live, seen, scheduled_at=slot,
                     next_run_at=slot + timedelta(seconds=INTERVAL),
                 )  # fmt: skip
                 writer.submit(record)

@@ -15,8 +15,8 @@ from tests.support.engine import World, eventually
 from tests.support.private_postgres import PrivatePostgres
 from upwatch.core.clock import SystemClock
 from upwatch.db.outages import is_unavailable
-from upwatch.engine.deadlines import DeadlineWatcher
-from upwatch.engine.pings import PingWriter, Received
+from upwatch.engine.heartbeats.deadlines import DeadlineWatcher
+from upwatch.engine.heartbeats.pings import PingWriter, Received
 from upwatch.heartbeats.machine import Ping, PingKind
 
 A_HEARTBEAT_ID = 1  # never read: the database is away before the batch gets that far

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import update
 
 from tests.support.engine import World, records_for
-from upwatch.engine import writer as writer_module
-from upwatch.engine.writer import FLUSH_SECONDS, ResultWriter
+from upwatch.engine.ingest import writer as writer_module
+from upwatch.engine.ingest.writer import FLUSH_SECONDS, ResultWriter
 from upwatch.events.bus import Filter
 from upwatch.models import MonitorState
 

@@ -13,8 +13,8 @@ from tests.support.engine import SYSTEM, World
 from upwatch.crypto import SecretBox
 from upwatch.db.unit_of_work import unit_of_work
 from upwatch.engine import retention
+from upwatch.engine.ingest.rollups import DAY, HOUR, MINUTE
 from upwatch.engine.retention import purge_old_results
-from upwatch.engine.rollups import DAY, HOUR, MINUTE
 from upwatch.heartbeats import service
 from upwatch.heartbeats.credentials import PingCredentials
 from upwatch.heartbeats.schemas import HeartbeatCreate

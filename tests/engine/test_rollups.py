@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.support.engine import World, records_for
-from upwatch.engine.rollups import Rollup, RollupCache, keys_for
-from upwatch.engine.writer import ResultWriter
+from upwatch.engine.ingest.rollups import Rollup, RollupCache, keys_for
+from upwatch.engine.ingest.writer import ResultWriter
 from upwatch.models import CheckResult
 from upwatch.monitors import stats
 

@@ -12,7 +12,7 @@ import pytest
 from tests.support.engine import eventually, snapshot
 from tests.support.http_target import serving_http
 from upwatch.core.clock import SystemClock
-from upwatch.engine.runner import ClosedError, Runner
+from upwatch.engine.checks.runner import ClosedError, Runner
 
 
 async def test_a_closed_runner_skips_queued_scheduled_checks_and_finishes_the_rest() -> None:
@@ -33,10 +33,10 @@ async def test_a_closed_runner_skips_queued_scheduled_checks_and_finishes_the_re
         runner.close()
         target.release.set()
 
-        _, finished = await under_way
+        finished = await under_way
         assert finished.ok
         with pytest.raises(ClosedError):
             await queued
-        _, ran = await on_demand
+        ran = await on_demand
         assert ran.ok
     assert target.hits["/ok"] == 1  # the on-demand check only

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from upwatch.core.ids import uuid7
-from upwatch.engine.schedule import first_slot, next_slot, phase_seconds
+from upwatch.engine.checks.schedule import first_slot, next_slot, phase_seconds
 
 NOW = datetime(2026, 11, 22, 12, 0, 7, tzinfo=UTC)
 

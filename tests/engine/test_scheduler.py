@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.engine import ManualClock, snapshot
-from upwatch.engine.schedule import first_slot
-from upwatch.engine.scheduler import Scheduler
-from upwatch.engine.snapshot import MonitorSnapshot
+from upwatch.engine.checks.schedule import first_slot
+from upwatch.engine.checks.scheduler import Scheduler
+from upwatch.engine.checks.snapshot import MonitorSnapshot
 
 NOW = datetime(2026, 11, 22, 12, 0, 7, 250_000, tzinfo=UTC)
 WAIT = 5.0

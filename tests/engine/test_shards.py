@@ -9,8 +9,8 @@ from sqlalchemy import text
 from tests.support.engine import World, eventually
 from upwatch.core.clock import SystemClock
 from upwatch.engine.changes import ChangeListener, chunks, parse
+from upwatch.engine.checks.shards import Shard
 from upwatch.engine.engine import Engine
-from upwatch.engine.shards import Shard
 
 UNREACHABLE = "http://127.0.0.1:9/"  # nothing here is ever checked: no engine is started
 

@@ -11,10 +11,10 @@ import pytest
 
 from tests.support.engine import World, eventually, records_for
 from tests.support.private_postgres import PrivatePostgres
-from upwatch.engine.backlog import Backlog, Bounds
-from upwatch.engine.live import CheckRecord
-from upwatch.engine.spool import Spool
-from upwatch.engine.writer import ResultWriter
+from upwatch.engine.ingest.backlog import Backlog, Bounds
+from upwatch.engine.ingest.evaluate import CheckRecord
+from upwatch.engine.ingest.spool import Spool
+from upwatch.engine.ingest.writer import ResultWriter
 from upwatch.models import Monitor
 
 START = datetime(2026, 5, 4, 10, 59, 30, tzinfo=UTC)

@@ -20,10 +20,10 @@ from upwatch.core.ids import uuid7
 from upwatch.crypto import SecretBox
 from upwatch.db.engine import Database
 from upwatch.db.unit_of_work import unit_of_work
+from upwatch.engine.checks.snapshot import MonitorSnapshot, snapshot_of
 from upwatch.engine.engine import Engine
-from upwatch.engine.live import CheckRecord, Live, evaluate
-from upwatch.engine.runner import Observation
-from upwatch.engine.snapshot import MonitorSnapshot, snapshot_of
+from upwatch.engine.ingest.evaluate import CheckRecord, MonitorLive, evaluate
+from upwatch.engine.ingest.observation import HttpFacts, Observation
 from upwatch.events import MemoryEventBus
 from upwatch.events.bus import Event, Subscription
 from upwatch.models import CheckResult, CheckRollup, Monitor, MonitorState, Organization
@@ -34,6 +34,7 @@ from upwatch.monitors.schemas import MonitorCreate
 from upwatch.monitors.secrets import SecretStore
 from upwatch.probes.registry import parse_config
 from upwatch.settings import Settings
+from upwatch.subjects import SubjectKind, SubjectRef
 
 T = TypeVar("T")
 SYSTEM = Actor(source=Source.SYSTEM)
@@ -231,18 +232,22 @@ async def received(subscription: Subscription) -> list[Event]:
     return events
 
 
-async def loaded(world: World, monitor: Monitor) -> tuple[MonitorSnapshot, Live]:
+async def loaded(world: World, monitor: Monitor) -> tuple[MonitorSnapshot, MonitorLive]:
     """What the engine would hold for `monitor`: its snapshot and its live state."""
     async with world.database.session() as session:
         found = await repository.with_state(session, monitor.id)
     assert found is not None
-    return snapshot_of(found[0], world.store), Live.from_state(found[1])
+    return snapshot_of(found[0], world.store), MonitorLive.from_state(found[1])
 
 
-def observation(ok: bool, latency_ms: float | None) -> Observation:
+def observation(monitor_id: int, ok: bool, latency_ms: float | None, at: datetime) -> Observation:
+    subject = SubjectRef(SubjectKind.MONITOR, monitor_id)
     if ok:
-        return Observation(True, latency_ms, 200, None, "")
-    return Observation(False, latency_ms, 500, "HTTP_STATUS", "status 500, expected 2xx")
+        return Observation(subject, at, True, latency_ms, None, "", http=HttpFacts(200))
+    return Observation(
+        subject, at, False, latency_ms, "HTTP_STATUS", "status 500, expected 2xx",
+        http=HttpFacts(500),
+    )  # fmt: skip
 
 
 async def records_for(
@@ -254,9 +259,8 @@ async def records_for(
         evaluate(
             monitor_snapshot,
             live,
-            observation(ok, latency_ms),
+            observation(monitor.id, ok, latency_ms, at),
             scheduled_at=at,
-            checked_at=at,
             next_run_at=None,
         )
         for ok, latency_ms, at in sorted(checks, key=lambda check: check[2])

@@ -185,7 +185,7 @@ def worker(
     --no-checks` for the API, and this beside it, on one machine or several."""
     from upwatch.cli import worker as workers  # noqa: PLC0415
     from upwatch.db.engine import is_sqlite  # noqa: PLC0415
-    from upwatch.engine.shards import Shard  # noqa: PLC0415
+    from upwatch.engine.checks.shards import Shard  # noqa: PLC0415
     from upwatch.logs import configure_logging  # noqa: PLC0415
 
     settings = settings_or_exit()

@@ -27,8 +27,8 @@ from upwatch.core.waiting import wait_for_event
 from upwatch.crypto import SecretBox, resolve_secret_key
 from upwatch.db.engine import Database
 from upwatch.engine.changes import ChangeListener
+from upwatch.engine.checks.shards import Shard
 from upwatch.engine.engine import Engine
-from upwatch.engine.shards import Shard
 from upwatch.events.redis_bus import RedisEventBus
 from upwatch.logs import get_logger
 from upwatch.monitors.secrets import SecretStore

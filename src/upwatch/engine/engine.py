@@ -19,17 +19,17 @@ from prometheus_client import CollectorRegistry
 
 from upwatch.core.clock import Clock
 from upwatch.db.engine import Database
-from upwatch.engine.backlog import Bounds
-from upwatch.engine.deadlines import DeadlineWatcher
-from upwatch.engine.live import CheckRecord, Live, evaluate
+from upwatch.engine.checks.runner import ClosedError, Runner
+from upwatch.engine.checks.scheduler import Scheduler
+from upwatch.engine.checks.shards import EVERYTHING, Shard
+from upwatch.engine.checks.snapshot import MonitorSnapshot, snapshot_of
+from upwatch.engine.heartbeats.deadlines import DeadlineWatcher
+from upwatch.engine.heartbeats.pings import PingWriter
+from upwatch.engine.ingest.backlog import Bounds
+from upwatch.engine.ingest.evaluate import CheckRecord, MonitorLive, evaluate
+from upwatch.engine.ingest.writer import ResultWriter
 from upwatch.engine.maintenance import MaintenanceCalendar
 from upwatch.engine.metrics import EngineMetrics, MonitorCollector, SkippedSlotsCollector
-from upwatch.engine.pings import PingWriter
-from upwatch.engine.runner import ClosedError, Runner
-from upwatch.engine.scheduler import Scheduler
-from upwatch.engine.shards import EVERYTHING, Shard
-from upwatch.engine.snapshot import MonitorSnapshot, snapshot_of
-from upwatch.engine.writer import ResultWriter
 from upwatch.events import EventBus
 from upwatch.logs import get_logger
 from upwatch.models import Monitor, MonitorState
@@ -87,7 +87,7 @@ class Engine:
             max_in_flight=IN_FLIGHT_PER_SLOT * settings.check_concurrency,
         )
         self.calendar = MaintenanceCalendar(database)
-        self._live: dict[int, Live] = {}
+        self._live: dict[int, MonitorLive] = {}
         self._current: dict[int, MonitorSnapshot] = {}  # the latest config of each monitor
         self._identity: dict[int, dict[str, Any]] = {}
         self._loop: asyncio.Task[None] | None = None
@@ -179,7 +179,7 @@ class Engine:
             "kind": monitor.kind,
             "organization_id": monitor.organization_id,
         }
-        self._live.setdefault(monitor.id, Live.from_state(state))
+        self._live.setdefault(monitor.id, MonitorLive.from_state(state))
         snapshot = snapshot_of(monitor, self._store)
         self._current[monitor.id] = snapshot
         return snapshot
@@ -207,7 +207,7 @@ class Engine:
                 self.scheduler.remove(monitor_id)
             live = self._live.get(monitor_id)
             if live is not None:
-                live.status = Live.from_state(state).status  # the API may have paused it
+                live.status = MonitorLive.from_state(state).status  # the API may have paused it
             self._adopt(monitor, state)
 
     async def _scheduled_check(self, snapshot: MonitorSnapshot, slot: datetime) -> None:
@@ -231,9 +231,8 @@ class Engine:
     async def _execute(
         self, snapshot: MonitorSnapshot, scheduled_at: datetime, *, wait: bool, scheduled: bool
     ) -> CheckRecord | None:
-        checked_at, observation = await self.runner.check(
-            snapshot, self._clock.now, scheduled=scheduled
-        )
+        observation = await self.runner.check(snapshot, self._clock.now, scheduled=scheduled)
+        checked_at = observation.at
         if scheduled:  # lateness: when it really started (after any wait for a slot)
             self.metrics.lateness.observe(max(0.0, (checked_at - scheduled_at).total_seconds()))
         # Judge by the monitor as it is now: it may have been paused, edited or deleted
@@ -250,7 +249,6 @@ class Engine:
             live,
             observation,
             scheduled_at=scheduled_at,
-            checked_at=checked_at,
             next_run_at=self.scheduler.slot_of(snapshot.id),
         )
         self.metrics.checks.labels(snapshot.kind, observation.error_code or "ok").inc()

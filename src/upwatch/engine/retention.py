@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from upwatch.db.engine import Database
 from upwatch.db.unit_of_work import unit_of_work
-from upwatch.engine.rollups import DAY, HOUR, MINUTE
+from upwatch.engine.ingest.rollups import DAY, HOUR, MINUTE
 from upwatch.models import CheckResult, CheckRollup, HeartbeatPing, HeartbeatRun, Monitor
 from upwatch.settings import Settings
 

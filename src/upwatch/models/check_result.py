@@ -1,8 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from upwatch.db.base import Base, BigIntId
@@ -39,3 +50,6 @@ class CheckResult(Base):
     transfer_ms: Mapped[float | None] = mapped_column(Float)
     requests: Mapped[int] = mapped_column(SmallInteger, default=1)
     failed_requests: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # What the probe saw (JSON, capped: engine/ingest/details.py); NULL when it saw nothing
+    # worth keeping. none_as_null: an empty value is SQL NULL, not the JSON text 'null'.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

@@ -12,7 +12,8 @@ from upwatch.audit.service import Actor
 from upwatch.core.clock import Clock
 from upwatch.core.errors import AppError, ConfigInvalidError
 from upwatch.db.unit_of_work import UnitOfWork
-from upwatch.engine import changes, schedule
+from upwatch.engine import changes
+from upwatch.engine.checks import schedule
 from upwatch.engine.engine import Engine
 from upwatch.models import Monitor
 from upwatch.monitors import service

@@ -217,7 +217,8 @@ def _judge(
     phases = _phases(exchange)
     certificate = _certificate(answer.certificate_der, context)
     details: dict[str, Any] = {
-        "url": str(answer.url),
+        # Details are stored and shown with every result: never the URL's credentials.
+        "url": str(answer.url.with_user(None)),
         "redirects": len(exchange.hops) - 1,
         "body_bytes": len(answer.body),
         "body_truncated": len(answer.body) >= BODY_LIMIT,

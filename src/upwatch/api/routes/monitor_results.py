@@ -52,6 +52,11 @@ class CheckRead(BaseModel):
     phases: Phases
     requests: int
     failed_requests: int
+    details: dict[str, Any] | None = Field(
+        description="What the probe saw, by kind (e.g. DNS answers, the address connected "
+        "to, the final URL); null when it saw nothing worth keeping. At most 4 KiB: larger "
+        'details are stored as `{"truncated": true, "bytes": <size>}`.'
+    )
 
     @classmethod
     def of(cls, row: CheckResult) -> CheckRead:
@@ -73,6 +78,7 @@ class CheckRead(BaseModel):
             ),
             requests=row.requests,
             failed_requests=row.failed_requests,
+            details=row.details,
         )
 
 

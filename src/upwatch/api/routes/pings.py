@@ -31,7 +31,7 @@ from upwatch.api.state import AppState
 from upwatch.audit.service import Actor, Source
 from upwatch.core.errors import AppError, ErrorCode, FieldError
 from upwatch.db.unit_of_work import unit_of_work
-from upwatch.engine.pings import Received
+from upwatch.engine.heartbeats.pings import Received
 from upwatch.heartbeats import repository, service
 from upwatch.heartbeats.machine import Ping, PingKind
 from upwatch.heartbeats.schemas import SLUG_PATTERN, HeartbeatCreate

@@ -26,7 +26,7 @@ from upwatch.core.waiting import wait_for_event
 from upwatch.db.engine import Database
 from upwatch.db.outages import is_unavailable
 from upwatch.db.unit_of_work import unit_of_work
-from upwatch.engine.pings import change_row, follow_incidents, save_runs
+from upwatch.engine.heartbeats.pings import change_row, follow_incidents, save_runs
 from upwatch.events import Event, EventBus
 from upwatch.heartbeats import events, machine
 from upwatch.heartbeats.live import live_of, rules_of, state_values

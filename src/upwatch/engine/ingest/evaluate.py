@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
+from uuid import UUID
 
 from upwatch.core.clock import isoformat_z
-from upwatch.engine.runner import Observation
-from upwatch.engine.snapshot import MonitorSnapshot
+from upwatch.engine.ingest.details import stored_details
+from upwatch.engine.ingest.observation import Observation
 from upwatch.events import Event
 from upwatch.models import MonitorState
 from upwatch.monitors import spikes
-from upwatch.monitors.policy import Counters, MonitorStatus, Outcome, decide
+from upwatch.monitors.policy import Counters, MonitorStatus, Outcome, Thresholds, decide
 from upwatch.notify.alerting import Trigger
 from upwatch.notify.kinds_alert import AlertKind
 
@@ -22,8 +23,34 @@ REASON_LIMIT = 500
 CERTIFICATE_WARNING_DAYS = (30, 14, 7, 3, 1, 0)
 
 
+class JudgedMonitor(Protocol):
+    """What judging a check needs to know of its monitor (the check side's snapshot has it;
+    ingest does not import the check side)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def public_id(self) -> UUID: ...
+    @property
+    def organization_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def thresholds(self) -> Thresholds: ...
+    @property
+    def spike_threshold_percent(self) -> float: ...
+    @property
+    def spike_min_diff_ms(self) -> float: ...
+    @property
+    def spike_consecutive(self) -> int: ...
+    @property
+    def maintenance(self) -> bool: ...
+    @property
+    def active(self) -> bool: ...
+
+
 @dataclass(slots=True)
-class Live:
+class MonitorLive:
     counters: Counters
     status: MonitorStatus
     status_changed_at: datetime | None = None
@@ -37,7 +64,7 @@ class Live:
     slow_streak: int = 0  # slow checks in a row (spikes); not kept across restarts
 
     @classmethod
-    def from_state(cls, state: MonitorState) -> Live:
+    def from_state(cls, state: MonitorState) -> MonitorLive:
         return cls(
             counters=Counters(
                 status=MonitorStatus(state.check_status),
@@ -72,7 +99,7 @@ class CheckRecord:
     alerts: list[Trigger] = field(default_factory=list)  # spikes, certificate warnings
 
 
-def _spike(snapshot: MonitorSnapshot, live: Live, obs: Observation, at: datetime) -> bool:
+def _spike(snapshot: JudgedMonitor, live: MonitorLive, obs: Observation, at: datetime) -> bool:
     """Whether this response completes a spike (recorded in `live.last_spike`)."""
     if not obs.ok or obs.latency_ms is None:
         return False
@@ -92,7 +119,7 @@ def _spike(snapshot: MonitorSnapshot, live: Live, obs: Observation, at: datetime
     return True
 
 
-def _count_latency(live: Live, obs: Observation) -> None:
+def _count_latency(live: MonitorLive, obs: Observation) -> None:
     if obs.ok and obs.latency_ms is not None:
         value = obs.latency_ms
         live.latency_count += 1
@@ -105,7 +132,7 @@ def _count_latency(live: Live, obs: Observation) -> None:
         )
 
 
-def _event(snapshot: MonitorSnapshot, kind: str, at: datetime, data: dict[str, Any]) -> Event:
+def _event(snapshot: JudgedMonitor, kind: str, at: datetime, data: dict[str, Any]) -> Event:
     return Event(
         type=kind,
         organization_id=snapshot.organization_id,
@@ -116,15 +143,15 @@ def _event(snapshot: MonitorSnapshot, kind: str, at: datetime, data: dict[str, A
 
 
 def evaluate(
-    snapshot: MonitorSnapshot,
-    live: Live,
+    snapshot: JudgedMonitor,
+    live: MonitorLive,
     obs: Observation,
     *,
     scheduled_at: datetime,
-    checked_at: datetime,
     next_run_at: datetime | None,
 ) -> CheckRecord:
     """Apply one observation to `live` (in place) and say what to write and announce."""
+    checked_at = obs.at
     outcome = Outcome(obs.ok, obs.latency_ms, obs.error_code, obs.reason)
     decision = decide(
         live.counters,
@@ -165,6 +192,7 @@ def evaluate(
         "transfer_ms": obs.phases.transfer_ms,
         "requests": obs.requests,
         "failed_requests": obs.failed_requests,
+        "details": stored_details(obs.details),
     }
     # Made in the order they are published: ids increase with it, which `Last-Event-ID`
     # resumes rely on.
@@ -207,7 +235,9 @@ def evaluate(
     )
 
 
-def _spike_alert(snapshot: MonitorSnapshot, live: Live, at: datetime, obs: Observation) -> Trigger:
+def _spike_alert(
+    snapshot: JudgedMonitor, live: MonitorLive, at: datetime, obs: Observation
+) -> Trigger:
     spike = live.last_spike or {}
     reason = (
         f"response time {spike.get('response_time_ms')} ms is {spike.get('diff_percent')}% "
@@ -216,7 +246,7 @@ def _spike_alert(snapshot: MonitorSnapshot, live: Live, at: datetime, obs: Obser
     return Trigger("monitor", snapshot.id, AlertKind.SPIKE, at, reason, latency_ms=obs.latency_ms)
 
 
-def _certificate_warning(live: Live, obs: Observation) -> dict[str, Any] | None:
+def _certificate_warning(live: MonitorLive, obs: Observation) -> dict[str, Any] | None:
     """The warning to give when this check's certificate crossed a warning threshold
     (30, 14, 7, 3, 1 days left, expired) since the last certificate seen; else None."""
     if obs.certificate is None:
@@ -240,8 +270,8 @@ def _certificate_warning(live: Live, obs: Observation) -> dict[str, Any] | None:
 
 
 def _state_values(
-    snapshot: MonitorSnapshot,
-    live: Live,
+    snapshot: JudgedMonitor,
+    live: MonitorLive,
     obs: Observation,
     checked_at: datetime,
     next_run_at: datetime | None,

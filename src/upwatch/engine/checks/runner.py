@@ -5,51 +5,49 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from upwatch.engine.snapshot import MonitorSnapshot
+from upwatch.engine.checks.snapshot import MonitorSnapshot
+from upwatch.engine.ingest.observation import HttpFacts, Observation
 from upwatch.logs import get_logger
-from upwatch.probes.base import (
-    CertificateInfo,
-    Phases,
-    ProbeContext,
-    ProbeResult,
-    run_concurrently,
-)
+from upwatch.probes.base import Phases, ProbeContext, ProbeResult, run_concurrently
 from upwatch.probes.registry import PROBES
+from upwatch.subjects import SubjectKind, SubjectRef
 
 # A probe enforces its own timeout; this margin only catches a probe that fails to.
 TIMEOUT_MARGIN_SECONDS = 2.0
 log = get_logger("upwatch.engine")
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One tick's outcome, whatever the number of requests in it."""
-
-    ok: bool
-    latency_ms: float | None
-    status_code: int | None
-    error_code: str | None
-    reason: str
-    phases: Phases = field(default_factory=Phases)
-    requests: int = 1
-    failed_requests: int = 0
-    certificate: CertificateInfo | None = None
-
-
-def _from_result(result: ProbeResult) -> Observation:
+def _observation(
+    snapshot: MonitorSnapshot, at: datetime, result: ProbeResult, http: HttpFacts | None
+) -> Observation:
     return Observation(
+        subject=SubjectRef(SubjectKind.MONITOR, snapshot.id),
+        at=at,
         ok=result.ok,
         latency_ms=result.latency_ms,
-        status_code=result.status_code,
         error_code=str(result.error_code) if result.error_code else None,
         reason=result.reason,
         phases=result.phases,
-        failed_requests=0 if result.ok else 1,
-        certificate=result.certificate,
+        details=result.details,
+        http=http,
     )
+
+
+def _from_result(snapshot: MonitorSnapshot, at: datetime, result: ProbeResult) -> Observation:
+    seen_http = result.status_code is not None or result.certificate is not None
+    http = HttpFacts(
+        status_code=result.status_code,
+        certificate=result.certificate,
+        failed_requests=0 if result.ok else 1,
+    )
+    return _observation(snapshot, at, result, http if seen_http else None)
+
+
+def _failed(snapshot: MonitorSnapshot, at: datetime, code: str, reason: str) -> Observation:
+    subject = SubjectRef(SubjectKind.MONITOR, snapshot.id)
+    return Observation(subject, at, ok=False, latency_ms=None, error_code=code, reason=reason)
 
 
 class ClosedError(Exception):
@@ -73,9 +71,10 @@ class Runner:
 
     async def check(
         self, snapshot: MonitorSnapshot, now: Callable[[], datetime], *, scheduled: bool = False
-    ) -> tuple[datetime, Observation]:
-        """When the check started and what it saw. It starts once it holds its slots: time
-        spent waiting for the global or the per-host cap is lateness, not part of the check.
+    ) -> Observation:
+        """What the check saw, and when it started (`Observation.at`). It starts once it holds
+        its slots: time spent waiting for the global or the per-host cap is lateness, not
+        part of the check.
         Raises ClosedError for a `scheduled` check when the runner was closed meanwhile (an
         on-demand run, which someone waits for, still runs)."""
         async with self._all, self._hosts[snapshot.host]:
@@ -85,13 +84,13 @@ class Runner:
             context = ProbeContext(now=started, public_only=self._public_only)
             try:
                 async with asyncio.timeout(snapshot.timeout_seconds + TIMEOUT_MARGIN_SECONDS):
-                    return started, await self._probe(snapshot, context)
+                    return await self._probe(snapshot, context)
             except TimeoutError:
                 reason = f"no result within {snapshot.timeout_seconds:g} s"
-                return started, Observation(False, None, None, "TIMEOUT", reason)
+                return _failed(snapshot, started, "TIMEOUT", reason)
             except Exception as exc:  # a bug in a probe must not stop the engine
                 log.exception("engine.probe_crashed", monitor=str(snapshot.public_id))
-                return started, Observation(False, None, None, "INTERNAL_ERROR", type(exc).__name__)
+                return _failed(snapshot, started, "INTERNAL_ERROR", type(exc).__name__)
 
     async def _probe(self, snapshot: MonitorSnapshot, context: ProbeContext) -> Observation:
         probe = PROBES[snapshot.kind]
@@ -99,7 +98,7 @@ class Runner:
             result = await probe.run(
                 snapshot.target, snapshot.config, snapshot.timeout_seconds, context
             )
-            return _from_result(result)
+            return _from_result(snapshot, context.now, result)
         tick = await run_concurrently(
             probe,
             snapshot.target,
@@ -109,14 +108,18 @@ class Runner:
             snapshot.concurrency,
         )
         first = tick.results[0] if tick.results else None
-        return Observation(
-            ok=tick.ok,
-            latency_ms=tick.avg_ms,
+        http = HttpFacts(
             status_code=first.status_code if first else None,
-            error_code=str(tick.error_code) if tick.error_code else None,
-            reason=tick.reason,
-            phases=first.phases if first else Phases(),
+            certificate=first.certificate if first else None,
             requests=snapshot.concurrency,
             failed_requests=tick.failed,
-            certificate=first.certificate if first else None,
         )
+        summary = ProbeResult(
+            ok=tick.ok,
+            latency_ms=tick.avg_ms,
+            phases=first.phases if first else Phases(),
+            error_code=tick.error_code,
+            reason=tick.reason,
+            details=first.details if first else {},
+        )
+        return _observation(snapshot, context.now, summary, http)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from upwatch.engine.live import CheckRecord
-from upwatch.engine.spool import Spool, is_essential
+from upwatch.engine.ingest.evaluate import CheckRecord
+from upwatch.engine.ingest.spool import Spool, is_essential
 from upwatch.logs import get_logger
 
 log = get_logger("upwatch.writer")

@@ -9,7 +9,6 @@ write to be done (an on-demand run) awaits the future `submit` returns.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -22,14 +21,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from upwatch.core.waiting import wait_for_event
 from upwatch.db.engine import Database
 from upwatch.db.outages import is_unavailable
 from upwatch.db.statements import update_by
 from upwatch.db.unit_of_work import unit_of_work
-from upwatch.engine.backlog import Backlog, Bounds
-from upwatch.engine.live import CheckRecord
-from upwatch.engine.rollups import Key, Rollup, RollupCache, keys_for
+from upwatch.engine.ingest.backlog import Backlog, Bounds
+from upwatch.engine.ingest.batching import BatchWriter, Pace, Sink, Unavailable
+from upwatch.engine.ingest.evaluate import CheckRecord
+from upwatch.engine.ingest.rollups import Key, Rollup, RollupCache, keys_for
 from upwatch.events import Event, EventBus
 from upwatch.logs import get_logger
 from upwatch.models import CheckResult, CheckRollup, Monitor, MonitorState
@@ -57,33 +56,36 @@ RESULTS_INSERT = insert(cast(Table, CheckResult.__table__))
 STATE_CHANGES_INSERT = insert(cast(Table, StateChange.__table__))
 
 
-class ResultWriter:
+class ResultWriter(Sink[CheckRecord, None]):
     """Writes check records in the order they were made. While the database is unreachable
     they are held (`Backlog`: memory, then the spool on disk) and written, still in order,
     once it answers again; the alerts they raise then are marked late. Nothing is held, and
     nothing costs more per record, while the database answers."""
 
+    holds = True
+
     def __init__(self, database: Database, bus: EventBus, bounds: Bounds = MEMORY_ONLY) -> None:
         self._database = database
         self._bus = bus
-        self._pending: list[tuple[CheckRecord, asyncio.Future[None]]] = []
-        self._wake = asyncio.Event()
+        self._batches = BatchWriter(
+            "result-writer",
+            Pace(
+                max_batch=MAX_BATCH,
+                flush_seconds=FLUSH_SECONDS,
+                max_pending=MAX_PENDING,
+                retry_first_seconds=RETRY_FIRST_SECONDS,
+                retry_max_seconds=RETRY_MAX_SECONDS,
+            ),
+            self,
+        )
         self._rollups = RollupCache()
-        self._task: asyncio.Task[None] | None = None
         self._incident_events: list[Event] = []  # of committed batches, not yet published
-        self._stopping = False
-        self._room = asyncio.Event()
-        self._room.set()
+        self._committed: list[CheckRecord] = []  # of the last batch, announced once settled
         self._bounds = bounds
         self._backlog = Backlog(None, bounds.memory_records)  # the real one opens at start
-        # Since the first write that found the database unreachable, until everything made
-        # meanwhile is written: what is written then is late (in the backlog or still pending).
-        self._outage = False
         # A spool left by a process killed between a commit and noting it holds that batch
         # still: the first batch read back is checked against what is stored.
         self._replaying = False
-        self._retry_in = RETRY_FIRST_SECONDS
-        self._retry_at = 0.0  # time.monotonic() of the next try while the backlog waits
         # Set once what a previous run left in the spool is written: the engine loads the
         # monitors' live states only then, so it does not judge checks by stale states.
         self.caught_up = asyncio.Event()
@@ -94,17 +96,11 @@ class ResultWriter:
         return len(self._backlog)
 
     def submit(self, record: CheckRecord) -> asyncio.Future[None]:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((record, done))
-        if len(self._pending) >= MAX_BATCH:
-            self._wake.set()
-        if len(self._pending) >= MAX_PENDING:
-            self._room.clear()
-        return done
+        return self._batches.submit(record)
 
     async def room(self) -> None:
         """Return once the writer is not far behind."""
-        await self._room.wait()
+        await self._batches.room()
 
     def start(self) -> None:
         self._backlog = self._bounds.open()
@@ -113,69 +109,36 @@ class ResultWriter:
         else:
             log.warning("writer.spool_loaded", records=len(self._backlog))
             self._replaying = True
-        self._task = asyncio.create_task(self._run(), name="result-writer")
+        self._batches.start()
 
     async def stop(self) -> None:
-        """Let the batch being written commit, then write what is left. (Cancelling the
-        loop mid-write would roll that batch back after it left `_pending`: lost results.)
-        What the database cannot take now goes to the spool, for the next start."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
+        """Let the batch being written commit, then write what is left. What the database
+        cannot take now goes to the spool, for the next start."""
         try:
-            await self.flush()
+            await self._batches.stop()
         except Exception:
             log.exception("writer.flush_failed")
-        await self._hold_pending(None)
+        await self._batches.hold_pending()
         if self._backlog:
             await self._backlog.spill_all()
             log.warning("writer.spooled_for_next_start", records=self._backlog.spooled)
         self._backlog.close()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            await wait_for_event(self._wake, self._nap())
-            self._wake.clear()
-            if self._backlog and time.monotonic() < self._retry_at:
-                await self._hold_pending(None)  # not yet time to try again: keep memory bounded
-                continue
-            try:
-                await self.flush()
-            except Exception:  # a bug or bad data, not an outage: those records are lost
-                log.exception("writer.flush_failed")
-
-    def _nap(self) -> float:
-        if not self._backlog:
-            return FLUSH_SECONDS
-        return max(0.0, self._retry_at - time.monotonic())
-
     async def flush(self) -> None:
         """Write the backlog (oldest first), then what is pending. While the database is
         unreachable, pending records join the backlog, and the loop tries again later."""
-        try:
-            await self._write_backlog()
-            while self._pending:
-                await self._write_pending()
-        except _UnavailableError as outage:
-            self._outage = True
-            await self._hold_pending(outage.error)
-            self._retry_at = time.monotonic() + self._retry_in
-            log.warning("writer.database_unavailable", held=len(self._backlog),
-                        retry_in=self._retry_in, error=repr(outage.error))  # fmt: skip
-            self._retry_in = min(self._retry_in * 2, RETRY_MAX_SECONDS)
-            return
-        if self._outage:
-            log.info("writer.database_back")
-            self._outage, self._retry_in = False, RETRY_FIRST_SECONDS
+        await self._batches.flush()
 
-    async def _write_backlog(self) -> None:
+    # The batch writer's side (Sink).
+
+    async def before(self) -> None:
+        """What an outage held goes first, oldest first."""
         while self._backlog:
             batch = self._backlog.peek(MAX_BATCH)
             try:
                 fresh = await self._not_stored(batch) if self._replaying else batch
                 written = await self._commit(fresh, late=True) if fresh else []
-            except _UnavailableError as outage:
+            except Unavailable as outage:
                 # Replaying, positions in `fresh` are not those in the spool: check again.
                 self._backlog.done(0 if self._replaying else outage.written)
                 raise
@@ -183,6 +146,31 @@ class ResultWriter:
             self._replaying = False
             await self._announce(written)
         self.caught_up.set()
+
+    async def write(self, items: list[CheckRecord]) -> list[None]:
+        self._committed = await self._commit(items, late=self._batches.in_outage)
+        return [None] * len(items)
+
+    async def written(self) -> None:
+        committed, self._committed = self._committed, []
+        await self._announce(committed)
+
+    async def hold(self, items: list[CheckRecord]) -> None:
+        await self._backlog.add(items)
+
+    def refused(self, error: BaseException, count: int) -> None:
+        # A bug or bad data (an outage is held, not refused): those records are lost.
+        log.exception("writer.flush_failed", records=count, error=repr(error))
+
+    def crashed(self) -> None:
+        log.exception("writer.flush_failed")
+
+    def unavailable(self, error: BaseException, retry_in: float) -> None:
+        log.warning("writer.database_unavailable", held=len(self._backlog),
+                    retry_in=retry_in, error=repr(error))  # fmt: skip
+
+    def back(self) -> None:
+        log.info("writer.database_back")
 
     async def _not_stored(self, records: list[CheckRecord]) -> list[CheckRecord]:
         """The records whose result row is not stored yet (by monitor and check time)."""
@@ -197,37 +185,11 @@ class ResultWriter:
                 stored = {(monitor_id, checked_at) for monitor_id, checked_at in found}
         except Exception as exc:
             if is_unavailable(exc):
-                raise _UnavailableError(exc) from exc
+                raise Unavailable(exc) from exc
             raise
         if stored:
             log.warning("writer.spool_already_stored", records=len(stored))
         return [record for record, key in zip(records, keys, strict=True) if key not in stored]
-
-    async def _write_pending(self) -> None:
-        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        if len(self._pending) < MAX_PENDING // 2:
-            self._room.set()
-        try:
-            records = await self._commit([record for record, _ in batch], late=self._outage)
-        except _UnavailableError as outage:
-            _settle(batch[: outage.written], None)
-            self._pending[:0] = batch[outage.written :]  # first in line when it is back
-            raise
-        except Exception as exc:
-            _settle(batch, exc)
-            raise
-        _settle(batch, None)
-        await self._announce(records)
-
-    async def _hold_pending(self, error: BaseException | None) -> None:
-        """Move what is pending into the backlog: its callers stop waiting (an on-demand run
-        answers 503), the records are written when the database is back."""
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        self._room.set()
-        _settle(batch, error or _outage_error())
-        await self._backlog.add(record for record, _ in batch)
 
     async def _commit(self, records: list[CheckRecord], *, late: bool) -> list[CheckRecord]:
         """Write the batch in one transaction; if it fails for another reason than an
@@ -237,7 +199,7 @@ class ResultWriter:
             return await self._write_existing(records, late=late)
         except Exception as exc:
             if is_unavailable(exc):
-                raise _UnavailableError(exc) from exc
+                raise Unavailable(exc) from exc
             log.warning("writer.batch_refused", records=len(records), error=repr(exc))
         written: list[CheckRecord] = []
         for index, record in enumerate(records):
@@ -245,7 +207,7 @@ class ResultWriter:
                 written += await self._write_existing([record], late=late)
             except Exception as exc:
                 if is_unavailable(exc):
-                    raise _UnavailableError(exc, written=index) from exc
+                    raise Unavailable(exc, written=index) from exc
                 log.exception("writer.record_dropped", monitor_id=record.monitor_id)
         return written
 
@@ -349,31 +311,6 @@ async def _follow_incidents(
         for trigger in record.alerts
     ]
     return (await alerting.follow(session, triggers)).events
-
-
-class _UnavailableError(Exception):
-    """The database could not be reached; of the batch, only the first `written` records
-    were written."""
-
-    def __init__(self, error: BaseException, written: int = 0) -> None:
-        super().__init__(repr(error))
-        self.error = error
-        self.written = written
-
-
-def _outage_error() -> ConnectionError:
-    return ConnectionError("the database is unreachable; the result is held and written later")
-
-
-def _settle(
-    batch: Sequence[tuple[CheckRecord, asyncio.Future[None]]], error: BaseException | None
-) -> None:
-    for _, done in batch:
-        if not done.done():
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(error)
 
 
 def _latest_states(records: Sequence[CheckRecord]) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ and deadlines re-armed after the commit.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +23,7 @@ from upwatch.db.engine import Database
 from upwatch.db.outages import is_unavailable
 from upwatch.db.statements import table_of, update_by
 from upwatch.db.unit_of_work import unit_of_work
+from upwatch.engine.ingest.batching import BatchWriter, Pace, Sink
 from upwatch.events import Event, EventBus
 from upwatch.heartbeats import events, machine
 from upwatch.heartbeats.live import live_of, rules_of, state_values
@@ -67,9 +67,6 @@ class Received:
     body_truncated: bool = False
     token_hash: str | None = None
     heartbeat_id: int | None = None
-    stored: asyncio.Future[bool] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
 
 
 @dataclass(slots=True)
@@ -82,96 +79,68 @@ class _Batch:
     events: list[Event] = field(default_factory=list)
 
 
-class PingWriter:
+class PingWriter(Sink[Received, bool]):
+    """Group commit on the engine's batch writer: a ping is acknowledged once stored. An
+    outage refuses the batch (the clients retry); nothing is held."""
+
     def __init__(self, database: Database, bus: EventBus, arm: Arm) -> None:
         self._database = database
         self._bus = bus
         self._arm = arm
-        self._pending: list[Received] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._batches = BatchWriter("ping-writer", Pace(max_batch=MAX_BATCH), self)
+        self._committed = _Batch()  # of the last batch: re-armed and announced once settled
 
     async def submit(self, received: Received) -> bool:
         """Store the ping; True once committed, False when no heartbeat has that address."""
-        self._pending.append(received)
-        self._wake.set()
-        return await received.stored
+        return await self._batches.submit(received)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="ping-writer")
+        self._batches.start()
 
     async def stop(self) -> None:
-        """Let the batch being written commit, then write what is left. (Cancelling the
-        loop mid-write would roll that batch back after it left `_pending`: lost pings.)"""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-        await self._flush()
+        """Let the batch being written commit, then write what is left."""
+        await self._batches.stop()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            await self._wake.wait()
-            self._wake.clear()
-            await self._flush()
-
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            try:
-                found = await self._write(batch)
-            except Exception as exc:  # each waiting request answers 503; keep writing
-                _log_write_failure(exc, len(batch))
-                for received in batch:
-                    if not received.stored.done():
-                        received.stored.set_exception(exc)
-                continue
-            for received in batch:
-                if not received.stored.done():
-                    received.stored.set_result(received in found)
-            for heartbeat_id, live in found.armed.items():
-                self._arm(heartbeat_id, live)
-            try:
-                await self._bus.publish(found.events)
-            except Exception as exc:  # pings are stored; only the live announcement is lost
-                log.warning("pings.publish_failed", error=repr(exc))
-
-    async def _write(self, received: Sequence[Received]) -> _Written:
+    async def write(self, items: list[Received]) -> list[bool]:
         batch = _Batch()
         async with unit_of_work(self._database) as session:
-            await _load(session, batch, received)
+            await _load(session, batch, items)
             by_hash = {hb.ping_token_hash: hb.id for hb in batch.heartbeats.values()}
-            stored: set[int] = set()
-            for item in received:
+            stored: list[bool] = []
+            for item in items:
                 heartbeat_id = item.heartbeat_id or by_hash.get(item.token_hash or "")
-                if heartbeat_id is None or heartbeat_id not in batch.heartbeats:
-                    continue
-                _apply(batch, heartbeat_id, item)
-                stored.add(id(item))
+                found = heartbeat_id is not None and heartbeat_id in batch.heartbeats
+                if heartbeat_id is not None and found:
+                    _apply(batch, heartbeat_id, item)
+                stored.append(found)
             await _save(session, batch)
             await subscriptions.enqueue(session, batch.events)
-        armed = {hid: live.deadline_at for hid, live in batch.lives.items()}
-        return _Written(stored, armed, batch.events)
+        self._committed = batch
+        return stored
+
+    async def written(self) -> None:
+        batch, self._committed = self._committed, _Batch()
+        for heartbeat_id, live in batch.lives.items():
+            self._arm(heartbeat_id, live.deadline_at)
+        try:
+            await self._bus.publish(batch.events)
+        except Exception as exc:  # pings are stored; only the live announcement is lost
+            log.warning("pings.publish_failed", error=repr(exc))
+
+    def refused(self, error: BaseException, count: int) -> None:
+        _log_write_failure(error, count)
+
+    def crashed(self) -> None:
+        log.exception("pings.write_failed")
 
 
-def _log_write_failure(error: Exception, pings: int) -> None:
+def _log_write_failure(error: BaseException, pings: int) -> None:
     """An outage is expected and waited out (the clients retry): one line per batch. Any
     other failure is a bug or bad data, worth its traceback."""
     if is_unavailable(error):
         log.warning("pings.database_unavailable", pings=pings, error=repr(error))
     else:
         log.exception("pings.write_failed", pings=pings)  # called in the except block
-
-
-@dataclass(frozen=True, slots=True)
-class _Written:
-    stored: set[int]
-    armed: dict[int, datetime | None]
-    events: list[Event]
-
-    def __contains__(self, item: object) -> bool:
-        return id(item) in self.stored
 
 
 async def _load(session: AsyncSession, batch: _Batch, received: Sequence[Received]) -> None:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from upwatch.engine.live import CheckRecord
-from upwatch.engine.record_codec import decode, encode
+from upwatch.engine.ingest.evaluate import CheckRecord
+from upwatch.engine.ingest.record_codec import decode, encode
 from upwatch.logs import get_logger
 
 log = get_logger("upwatch.writer")

@@ -13,12 +13,12 @@ from typing import Any
 
 import orjson
 
-from upwatch.engine.live import CheckRecord
+from upwatch.engine.ingest.evaluate import CheckRecord
 from upwatch.events import Event
 from upwatch.notify.alerting import Trigger
 from upwatch.notify.kinds_alert import AlertKind
 
-# The datetime fields of each part of a record (see engine/live.py, which makes them).
+# The datetime fields of each part of a record (see engine/ingest/evaluate.py, which makes them).
 DATETIMES = {
     "result_row": ("scheduled_at", "checked_at"),
     "state_values": ("status_changed_at", "next_run_at", "last_check_at"),
@@ -47,6 +47,8 @@ def encode(record: CheckRecord) -> bytes:
 
 def decode(line: bytes) -> CheckRecord:
     value = orjson.loads(line)
+    # Spools written before results kept details have none: the batch insert needs the key.
+    value["result_row"].setdefault("details", None)
     for part, names in DATETIMES.items():
         if value[part] is not None:
             _parse(value[part], names)

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from upwatch.core.clock import Clock
 from upwatch.core.waiting import wait_for_event
-from upwatch.engine import schedule
-from upwatch.engine.snapshot import MonitorSnapshot
+from upwatch.engine.checks import schedule
+from upwatch.engine.checks.snapshot import MonitorSnapshot
 
 # Up to this much is added to each start, so monitors sharing a slot do not start in
 # lockstep (the phase already spreads them; this breaks exact ties).

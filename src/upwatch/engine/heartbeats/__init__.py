@@ -1,0 +1,1 @@
+"""The heartbeat runtime: the ping writer (group commit) and the deadline watcher."""
