@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from upwatch.api.auth import require
+from upwatch.api.crud import CREATED
 from upwatch.api.deps import Session, State, WriteSession, actor_for, after_commit
 from upwatch.api.errors import field_errors
 from upwatch.api.links import apply_monitor_links, monitor_links
@@ -113,7 +114,7 @@ async def list_monitors(
     )
 
 
-@router.post("", status_code=201, summary="Create a monitor")
+@router.post("", status_code=201, responses=CREATED, summary="Create a monitor")
 async def create_monitor(
     body: MonitorCreate,
     principal: Writer,
