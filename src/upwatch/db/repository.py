@@ -76,9 +76,6 @@ class Repository(Generic[ModelT]):
         await self.session.flush()
         return row
 
-    async def delete(self, row: ModelT) -> None:
-        await self.session.delete(row)
-
     def _key(self) -> InstrumentedAttribute[UUID]:
         return _column(self.model, "public_id")
 

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from upwatch.audit import service as audit
 from upwatch.core.errors import AppError, ErrorCode
 from upwatch.models import MonitorGroup
-from upwatch.monitors.groups.repository import GroupRepository
 
 RESOURCE = "monitor_group"
 
@@ -41,8 +40,9 @@ async def delete(
 ) -> None:
     """Delete the group; its monitors stay, ungrouped (the foreign key sets them null)."""
     changes = audit.snapshot({"name": group.name})
-    audit.record_for(session, actor, RESOURCE, group, "monitor_group.delete", changes, now)
-    await GroupRepository(session).delete(group)
+    await audit.delete_recorded(
+        session, actor, RESOURCE, group, "monitor_group.delete", changes, now
+    )
 
 
 async def _flush_unique(session: AsyncSession, name: str) -> None:

@@ -114,5 +114,4 @@ async def remove(
 ) -> None:
     """Delete the website; its monitors stay, ungrouped (the foreign key sets them null)."""
     changes = audit.snapshot({"domain": website.domain})
-    audit.record_for(session, actor, RESOURCE, website, "website.delete", changes, now)
-    await WebsiteRepository(session).delete(website)
+    await audit.delete_recorded(session, actor, RESOURCE, website, "website.delete", changes, now)

@@ -113,8 +113,9 @@ async def delete(
     session: AsyncSession, actor: audit.Actor, window: MaintenanceWindow, now: datetime
 ) -> None:
     """Delete the window (an occurrence in progress ends now)."""
-    audit.record_for(session, actor, RESOURCE, window, "maintenance_window.delete", {}, now)
-    await WindowRepository(session).delete(window)
+    await audit.delete_recorded(
+        session, actor, RESOURCE, window, "maintenance_window.delete", {}, now
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -53,5 +53,4 @@ def expire(session: AsyncSession, actor: audit.Actor, silence: Silence, now: dat
 async def delete(
     session: AsyncSession, actor: audit.Actor, silence: Silence, now: datetime
 ) -> None:
-    audit.record_for(session, actor, RESOURCE, silence, "silence.delete", {}, now)
-    await SilenceRepository(session).delete(silence)
+    await audit.delete_recorded(session, actor, RESOURCE, silence, "silence.delete", {}, now)
