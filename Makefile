@@ -34,6 +34,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests tools bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python tools/lint_sql.py
 
 fmt: $(VENV)/.dev
 	$(BIN)/ruff format src tests tools bench

@@ -136,3 +136,17 @@ def record_for(
         changes=changes,
         at=at,
     )
+
+
+async def delete_recorded(
+    session: AsyncSession,
+    actor: Actor,
+    resource_type: str,
+    resource: Owned,
+    action: str,
+    changes: dict[str, Any],
+    at: datetime,
+) -> None:
+    """Delete `resource`, recording it first: the audit row outlives it and says what it was."""
+    record_for(session, actor, resource_type, resource, action, changes, at)
+    await session.delete(resource)

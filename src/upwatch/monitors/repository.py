@@ -192,10 +192,6 @@ async def website_for_host(
     return result.scalar_one_or_none()
 
 
-async def website_by_id(session: AsyncSession, website_id: int) -> Website:
-    return (await session.execute(select(Website).where(Website.id == website_id))).scalar_one()
-
-
 async def schedulable(
     session: AsyncSession, *, after_id: int, limit: int, shard: tuple[int, int] = (0, 1)
 ) -> Sequence[tuple[Monitor, MonitorState]]:

@@ -148,7 +148,3 @@ class Window:
 
 def _in_utc(starts: Iterable[datetime]) -> Iterator[datetime]:
     return (start.astimezone(UTC) for start in starts)
-
-
-def active_windows(windows: Iterable[Window], subject: Covered, at: datetime) -> list[Window]:
-    return [w for w in windows if w.covers(subject) and w.occurrence_at(at) is not None]

@@ -92,7 +92,7 @@ async def list_alerts(
 
 @router.get("/active", summary="Problems still going on (down, missed), newest first")
 async def list_active_alerts(
-    principal: Reader, session: Session, limit: Limit = 100, cursor: CursorParam = None
+    principal: Reader, session: Session, limit: Limit = 25, cursor: CursorParam = None
 ) -> AlertList:
     return await _page(
         session, principal,

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from upwatch.api.auth import require
+from upwatch.api.crud import CREATED
 from upwatch.api.deps import Session, State, WriteSession, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.state import AppState
@@ -67,7 +68,7 @@ async def find(session: Session, principal: Principal, channel_id: UUID) -> Noti
 
 @router.get("", summary="The organization's channels")
 async def list_channels(
-    principal: Reader, session: Session, state: State, limit: Limit = 50, cursor: CursorParam = None
+    principal: Reader, session: Session, state: State, limit: Limit = 25, cursor: CursorParam = None
 ) -> ChannelList:
     rows, after = await deliveries.page_channels(
         session, principal.organization_id, limit=limit, after=decode_cursor(cursor)
@@ -78,7 +79,7 @@ async def list_channels(
     )
 
 
-@router.post("", status_code=201, summary="Add a channel")
+@router.post("", status_code=201, responses=CREATED, summary="Add a channel")
 async def create_channel(
     body: ChannelCreate,
     principal: Writer,

@@ -5,22 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from upwatch.api.auth import require
+from upwatch.api.crud import CREATED, list_page, locate
 from upwatch.api.deps import Session, State, actor_for
-from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
-from upwatch.audit import service as audit
-from upwatch.core.errors import AppError, ErrorCode
+from upwatch.api.pagination import CursorParam, Limit, Pagination, pagination
 from upwatch.core.principal import Principal
-from upwatch.db.pagination import keyset_page
-from upwatch.models import Monitor, MonitorGroup
+from upwatch.models import MonitorGroup
+from upwatch.monitors.groups import service
+from upwatch.monitors.groups.repository import GroupRepository
 from upwatch.schema import Strict, Timestamp
 
-router = APIRouter(prefix="/api/v1/monitor-groups", tags=["monitor groups"])
+PREFIX = "/api/v1/monitor-groups"
+router = APIRouter(prefix=PREFIX, tags=["monitor groups"])
 Reader = Annotated[Principal, require("monitors:read")]
 Writer = Annotated[Principal, require("monitors:write")]
 
@@ -35,6 +34,12 @@ class GroupRead(BaseModel):
     monitors: int
     created_at: Timestamp
 
+    @classmethod
+    def of(cls, group: MonitorGroup, monitors: int) -> GroupRead:
+        return cls(
+            id=group.public_id, name=group.name, monitors=monitors, created_at=group.created_at
+        )
+
 
 class GroupList(BaseModel):
     data: list[GroupRead]
@@ -42,99 +47,46 @@ class GroupList(BaseModel):
 
 
 async def _read(session: Session, group: MonitorGroup) -> GroupRead:
-    count = await session.execute(
-        select(func.count()).select_from(Monitor).where(Monitor.group_id == group.id)
-    )
-    return GroupRead(
-        id=group.public_id,
-        name=group.name,
-        monitors=int(count.scalar_one()),
-        created_at=group.created_at,
-    )
-
-
-async def _find(session: Session, organization_id: int, group_id: UUID) -> MonitorGroup:
-    result = await session.execute(
-        select(MonitorGroup).where(
-            MonitorGroup.organization_id == organization_id, MonitorGroup.public_id == group_id
-        )
-    )
-    group = result.scalar_one_or_none()
-    if group is None:
-        raise AppError(ErrorCode.NOT_FOUND, "No such group.")
-    return group
-
-
-def _record(
-    session: Session,
-    request: Request,
-    principal: Principal,
-    group: MonitorGroup,
-    action: str,
-    changes: dict[str, object],
-    state: State,
-) -> None:
-    audit.record(
-        session,
-        actor_for(request, principal),
-        organization_id=principal.organization_id,
-        action=action,
-        resource_type="monitor_group",
-        resource_id=str(group.public_id),
-        changes=dict(changes),
-        at=state.clock.now(),
-    )
-
-
-async def _flush_unique(session: Session, name: str) -> None:
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise AppError(ErrorCode.CONFLICT, f"A group named {name!r} already exists.") from None
+    counts = await GroupRepository(session).monitor_counts([group])
+    return GroupRead.of(group, counts[group.id])
 
 
 @router.get("", summary="Monitor groups, oldest first")
 async def list_groups(
     principal: Reader, session: Session, limit: Limit = 25, cursor: CursorParam = None
 ) -> GroupList:
-    query = select(MonitorGroup).where(MonitorGroup.organization_id == principal.organization_id)
-    rows, next_key = await keyset_page(
-        session,
-        query,
-        MonitorGroup.public_id,
-        limit=limit,
-        after=decode_cursor(cursor),
-        descending=False,
+    groups = GroupRepository(session)
+    page = await list_page(
+        groups, principal.organization_id, limit=limit, cursor=cursor, descending=False
     )
+    counts = await groups.monitor_counts(page.rows)
     return GroupList(
-        data=[await _read(session, row[0]) for row in rows], pagination=pagination(limit, next_key)
+        data=[GroupRead.of(group, counts[group.id]) for group in page.rows],
+        pagination=pagination(limit, page.next_key),
     )
 
 
-@router.post("", status_code=201, summary="Create a monitor group")
+@router.post("", status_code=201, responses=CREATED, summary="Create a monitor group")
 async def create_group(
-    body: GroupWrite, principal: Writer, session: Session, state: State, request: Request
+    body: GroupWrite,
+    principal: Writer,
+    session: Session,
+    state: State,
+    request: Request,
+    response: Response,
 ) -> GroupRead:
-    group = MonitorGroup(
-        organization_id=principal.organization_id, name=body.name, created_at=state.clock.now()
-    )
-    session.add(group)
-    await _flush_unique(session, body.name)
-    _record(
-        session,
-        request,
-        principal,
-        group,
-        "monitor_group.create",
-        audit.created({"name": body.name}),
-        state,
-    )
-    return await _read(session, group)
+    group = await service.create(
+        session, actor_for(request, principal), principal.organization_id, body.name,
+        state.clock.now(),
+    )  # fmt: skip
+    locate(response, PREFIX, group.public_id)
+    return GroupRead.of(group, 0)
 
 
 @router.get("/{group_id}", summary="A monitor group")
 async def read_group(group_id: UUID, principal: Reader, session: Session) -> GroupRead:
-    return await _read(session, await _find(session, principal.organization_id, group_id))
+    group = await GroupRepository(session).get_or_404(principal.organization_id, group_id)
+    return await _read(session, group)
 
 
 @router.patch("/{group_id}", summary="Rename a monitor group")
@@ -146,17 +98,9 @@ async def rename_group(
     state: State,
     request: Request,
 ) -> GroupRead:
-    group = await _find(session, principal.organization_id, group_id)
-    before, group.name = group.name, body.name
-    await _flush_unique(session, body.name)
-    _record(
-        session,
-        request,
-        principal,
-        group,
-        "monitor_group.update",
-        audit.diff({"name": before}, {"name": body.name}),
-        state,
+    group = await GroupRepository(session).get_or_404(principal.organization_id, group_id)
+    await service.rename(
+        session, actor_for(request, principal), group, body.name, state.clock.now()
     )
     return await _read(session, group)
 
@@ -165,14 +109,5 @@ async def rename_group(
 async def delete_group(
     group_id: UUID, principal: Writer, session: Session, state: State, request: Request
 ) -> None:
-    group = await _find(session, principal.organization_id, group_id)
-    _record(
-        session,
-        request,
-        principal,
-        group,
-        "monitor_group.delete",
-        audit.snapshot({"name": group.name}),
-        state,
-    )
-    await session.delete(group)
+    group = await GroupRepository(session).get_or_404(principal.organization_id, group_id)
+    await service.delete(session, actor_for(request, principal), group, state.clock.now())

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from upwatch.api.auth import require
+from upwatch.api.crud import CREATED
 from upwatch.api.deps import Session, State, Work, WriteSession, actor_for
 from upwatch.api.pagination import CursorParam, Limit, decode_sorted_cursor, encode_sorted_cursor
 from upwatch.api.quotas import enforce_quota
@@ -97,7 +98,7 @@ async def list_heartbeats(
     )
 
 
-@router.post("", status_code=201, summary="Create a heartbeat")
+@router.post("", status_code=201, responses=CREATED, summary="Create a heartbeat")
 async def create_heartbeat(
     body: HeartbeatCreate,
     principal: Writer,

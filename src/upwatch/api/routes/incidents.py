@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from upwatch.api.auth import require
+from upwatch.api.crud import CREATED
 from upwatch.api.csv import csv_line
 from upwatch.api.deps import Session, State, Work, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
@@ -110,7 +111,7 @@ async def _detail(session: Session, principal: Principal, incident_id: UUID) -> 
     return views.detail(row, await repository.timeline(session, row.incident.id))
 
 
-@router.post("", status_code=201, summary="Declare an incident")
+@router.post("", status_code=201, responses=CREATED, summary="Declare an incident")
 async def declare_incident(
     body: IncidentCreate,
     principal: Writer,
@@ -174,7 +175,10 @@ async def resolve_incident(
 
 
 @router.post(
-    "/{incident_id}/updates", status_code=201, summary="Add a timeline entry (public or internal)"
+    "/{incident_id}/updates",
+    status_code=201,
+    responses=CREATED,
+    summary="Add a timeline entry (public or internal)",
 )
 async def post_update(
     incident_id: UUID,
@@ -183,10 +187,13 @@ async def post_update(
     work: Work,
     state: State,
     request: Request,
+    response: Response,
 ) -> TimelineEntry:
     row = await _find(work.session, principal, incident_id)
     entry = service.add_update(work, actor_for(request, principal), row, body, state.clock.now())
     await work.session.flush()
+    # An entry has no URL of its own: it is read in its incident's timeline.
+    response.headers["Location"] = f"/api/v1/incidents/{incident_id}"
     return views.entry(entry)
 
 

@@ -8,21 +8,21 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from upwatch.api.auth import require
+from upwatch.api.crud import CREATED, list_page, locate
 from upwatch.api.deps import Session, State, actor_for, after_commit
-from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
+from upwatch.api.pagination import CursorParam, Limit, Pagination, pagination
 from upwatch.api.state import AppState
-from upwatch.audit import service as audit
-from upwatch.core.errors import AppError, ErrorCode
 from upwatch.core.principal import Principal
-from upwatch.db.pagination import keyset_page
 from upwatch.models import MaintenanceWindow
-from upwatch.notify import rules
+from upwatch.notify.maintenance import service
+from upwatch.notify.maintenance.repository import WindowRepository
+from upwatch.notify.maintenance.views import window_view
 from upwatch.notify.schemas import WindowCreate, WindowView
 
-router = APIRouter(prefix="/api/v1/maintenance-windows", tags=["maintenance"])
+PREFIX = "/api/v1/maintenance-windows"
+router = APIRouter(prefix=PREFIX, tags=["maintenance"])
 Reader = Annotated[Principal, require("maintenance:read")]
 Writer = Annotated[Principal, require("maintenance:write")]
 
@@ -37,35 +37,25 @@ def _tell_engine(request: Request, state: AppState) -> None:
 
 
 async def _find(session: Session, principal: Principal, window_id: UUID) -> MaintenanceWindow:
-    query = select(MaintenanceWindow).where(
-        MaintenanceWindow.organization_id == principal.organization_id,
-        MaintenanceWindow.public_id == window_id,
-    )
-    window = (await session.execute(query)).scalar_one_or_none()
-    if window is None:
-        raise AppError(ErrorCode.NOT_FOUND, "No such maintenance window.")
-    return window
+    return await WindowRepository(session).get_or_404(principal.organization_id, window_id)
 
 
 @router.get("", summary="Maintenance windows")
 async def list_windows(
-    principal: Reader, session: Session, state: State, limit: Limit = 50, cursor: CursorParam = None
+    principal: Reader, session: Session, state: State, limit: Limit = 25, cursor: CursorParam = None
 ) -> WindowList:
-    query = select(MaintenanceWindow).where(
-        MaintenanceWindow.organization_id == principal.organization_id
-    )
-    rows, next_key = await keyset_page(
-        session, query, MaintenanceWindow.public_id, limit=limit, after=decode_cursor(cursor),
+    page = await list_page(
+        WindowRepository(session), principal.organization_id, limit=limit, cursor=cursor,
         descending=False,
     )  # fmt: skip
     now = state.clock.now()
     return WindowList(
-        data=[rules.window_view(row[0], now) for row in rows],
-        pagination=pagination(limit, next_key),
+        data=[window_view(window, now) for window in page.rows],
+        pagination=pagination(limit, page.next_key),
     )
 
 
-@router.post("", status_code=201, summary="Plan a window (one-off or recurring)")
+@router.post("", status_code=201, responses=CREATED, summary="Plan a window (one-off or recurring)")
 async def create_window(
     body: WindowCreate,
     principal: Writer,
@@ -74,19 +64,19 @@ async def create_window(
     request: Request,
     response: Response,
 ) -> WindowView:
-    window = await rules.save_window(
+    window = await service.create(
         session, actor_for(request, principal), principal.organization_id, body, state.clock.now()
     )
     _tell_engine(request, state)
-    response.headers["Location"] = f"/api/v1/maintenance-windows/{window.public_id}"
-    return rules.window_view(window, state.clock.now())
+    locate(response, PREFIX, window.public_id)
+    return window_view(window, state.clock.now())
 
 
 @router.get("/{window_id}", summary="A maintenance window, with its current/next occurrence")
 async def read_window(
     window_id: UUID, principal: Reader, session: Session, state: State
 ) -> WindowView:
-    return rules.window_view(await _find(session, principal, window_id), state.clock.now())
+    return window_view(await _find(session, principal, window_id), state.clock.now())
 
 
 @router.put("/{window_id}", summary="Replace a maintenance window")
@@ -99,12 +89,9 @@ async def replace_window(
     request: Request,
 ) -> WindowView:
     window = await _find(session, principal, window_id)
-    await rules.save_window(
-        session, actor_for(request, principal), principal.organization_id, body,
-        state.clock.now(), window,
-    )  # fmt: skip
+    await service.replace(session, actor_for(request, principal), window, body, state.clock.now())
     _tell_engine(request, state)
-    return rules.window_view(window, state.clock.now())
+    return window_view(window, state.clock.now())
 
 
 @router.delete("/{window_id}", status_code=204, summary="Delete (ends it now if in progress)")
@@ -112,10 +99,6 @@ async def delete_window(
     window_id: UUID, principal: Writer, session: Session, state: State, request: Request
 ) -> Response:
     window = await _find(session, principal, window_id)
-    audit.record_for(
-        session, actor_for(request, principal), "maintenance_window", window,
-        "maintenance_window.delete", {}, state.clock.now(),
-    )  # fmt: skip
-    await session.delete(window)
+    await service.delete(session, actor_for(request, principal), window, state.clock.now())
     _tell_engine(request, state)
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from upwatch.accounts import repository, tokens
 from upwatch.api.auth import require
+from upwatch.api.crud import CREATED
 from upwatch.api.deps import Session, State, WriteSession, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.quotas import QuotaUsage, enforce_quota, organization_quotas
@@ -159,7 +160,12 @@ async def list_tokens(
     )
 
 
-@router.post("/tokens", status_code=201, summary="Mint a token; the response shows it once")
+@router.post(
+    "/tokens",
+    status_code=201,
+    responses=CREATED,
+    summary="Mint a token; the response shows it once",
+)
 async def create_token(
     body: TokenCreate,
     principal: Writer,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from upwatch.accounts import members, repository
 from upwatch.api.auth import public, require
+from upwatch.api.crud import CREATED
 from upwatch.api.deps import Session, State, actor_for, where_from
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.quotas import enforce_quota
@@ -155,9 +156,14 @@ async def list_invitations(
     )
 
 
-@router.post("/invitations", status_code=201, summary="Invite someone by email")
+@router.post("/invitations", status_code=201, responses=CREATED, summary="Invite someone by email")
 async def create_invitation(
-    body: InvitationCreate, principal: Writer, session: Session, state: State, request: Request
+    body: InvitationCreate,
+    principal: Writer,
+    session: Session,
+    state: State,
+    request: Request,
+    response: Response,
 ) -> InvitationCreated:
     await enforce_quota(
         request,
@@ -171,6 +177,8 @@ async def create_invitation(
     emailed = False
     if email_configured(state.settings):
         emailed = await _email_invitation(state, invitation, code, principal.email)
+    # Withdrawn with DELETE at this URL; the list is where it is read.
+    response.headers["Location"] = f"/api/v1/invitations/{invitation.public_id}"
     return InvitationCreated(
         **InvitationRead.of(invitation).model_dump(), code=code, emailed=emailed
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from upwatch.api.auth import require
+from upwatch.api.crud import CREATED
 from upwatch.api.deps import Session, State, Work, WriteSession, actor_for
 from upwatch.api.errors import field_errors
 from upwatch.api.pagination import (
@@ -100,7 +101,7 @@ async def list_monitors(
     )
 
 
-@router.post("", status_code=201, summary="Create a monitor")
+@router.post("", status_code=201, responses=CREATED, summary="Create a monitor")
 async def create_monitor(
     body: MonitorCreate,
     principal: Writer,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from upwatch.api.auth import require
+from upwatch.api.crud import CREATED
 from upwatch.api.deps import Session, State, WriteSession, actor_for
 from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
 from upwatch.api.state import AppState
@@ -84,7 +85,7 @@ async def _find(session: Session, principal: Principal, webhook_id: UUID) -> Web
 
 @router.get("", summary="The organization's webhook subscriptions")
 async def list_webhooks(
-    principal: Reader, session: Session, limit: Limit = 50, cursor: CursorParam = None
+    principal: Reader, session: Session, limit: Limit = 25, cursor: CursorParam = None
 ) -> WebhookList:
     rows, after = await subscriptions.page(
         session, principal.organization_id, limit=limit, after=decode_cursor(cursor)
@@ -92,7 +93,7 @@ async def list_webhooks(
     return WebhookList(data=[view(row) for row in rows], pagination=pagination(limit, after))
 
 
-@router.post("", status_code=201, summary="Subscribe an endpoint to event types")
+@router.post("", status_code=201, responses=CREATED, summary="Subscribe an endpoint to event types")
 async def create_webhook(
     body: WebhookCreate,
     principal: Writer,

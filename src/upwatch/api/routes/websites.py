@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import func, select
 
 from upwatch.api.auth import require
+from upwatch.api.crud import CREATED, list_page, locate
 from upwatch.api.deps import Session, State, actor_for
-from upwatch.api.pagination import CursorParam, Limit, Pagination, decode_cursor, pagination
-from upwatch.core.errors import AppError, ErrorCode
+from upwatch.api.pagination import CursorParam, Limit, Pagination, pagination
 from upwatch.core.principal import Principal
-from upwatch.db.pagination import keyset_page
-from upwatch.models import Monitor, Website
-from upwatch.monitors import websites
-from upwatch.net.ownership import fetch_text, txt_values
+from upwatch.models import Website
+from upwatch.monitors.websites import service as websites
+from upwatch.monitors.websites.repository import WebsiteRepository
 from upwatch.schema import Strict, Timestamp
 
-router = APIRouter(prefix="/api/v1/websites", tags=["websites"])
+PREFIX = "/api/v1/websites"
+router = APIRouter(prefix=PREFIX, tags=["websites"])
 Reader = Annotated[Principal, require("monitors:read")]
 Writer = Annotated[Principal, require("monitors:write")]
 
@@ -30,7 +29,7 @@ class WebsiteCreate(Strict):
 
 
 class VerifyRequest(Strict):
-    method: Literal["dns", "file"]
+    method: websites.VerificationMethod
 
 
 class Verification(BaseModel):
@@ -56,10 +55,7 @@ class WebsiteList(BaseModel):
     pagination: Pagination
 
 
-async def _read(session: Session, website: Website) -> WebsiteRead:
-    count = await session.execute(
-        select(func.count()).select_from(Monitor).where(Monitor.website_id == website.id)
-    )
+def _view(website: Website, monitors: int) -> WebsiteRead:
     proof = websites.challenge(website)
     return WebsiteRead(
         id=website.public_id,
@@ -73,32 +69,48 @@ async def _read(session: Session, website: Website) -> WebsiteRead:
             file_url=proof.file_url,
             file_content=proof.file_content,
         ),
-        monitors=int(count.scalar_one()),
+        monitors=monitors,
         created_at=website.created_at,
     )
+
+
+async def _read(session: Session, website: Website) -> WebsiteRead:
+    counts = await WebsiteRepository(session).monitor_counts([website])
+    return _view(website, counts[website.id])
+
+
+async def _find(session: Session, principal: Principal, website_id: UUID) -> Website:
+    return await WebsiteRepository(session).get_or_404(principal.organization_id, website_id)
 
 
 @router.get("", summary="Websites of the organization, oldest first")
 async def list_websites(
     principal: Reader, session: Session, limit: Limit = 25, cursor: CursorParam = None
 ) -> WebsiteList:
-    query = select(Website).where(Website.organization_id == principal.organization_id)
-    rows, next_key = await keyset_page(
-        session,
-        query,
-        Website.public_id,
-        limit=limit,
-        after=decode_cursor(cursor),
-        descending=False,
+    repository = WebsiteRepository(session)
+    page = await list_page(
+        repository, principal.organization_id, limit=limit, cursor=cursor, descending=False
     )
+    counts = await repository.monitor_counts(page.rows)
     return WebsiteList(
-        data=[await _read(session, row[0]) for row in rows], pagination=pagination(limit, next_key)
+        data=[_view(website, counts[website.id]) for website in page.rows],
+        pagination=pagination(limit, page.next_key),
     )
 
 
-@router.post("", status_code=201, summary="Add a website; its monitors are grouped under it")
+@router.post(
+    "",
+    status_code=201,
+    responses=CREATED,
+    summary="Add a website; its monitors are grouped under it",
+)
 async def create_website(
-    body: WebsiteCreate, principal: Writer, session: Session, state: State, request: Request
+    body: WebsiteCreate,
+    principal: Writer,
+    session: Session,
+    state: State,
+    request: Request,
+    response: Response,
 ) -> WebsiteRead:
     website = await websites.create(
         session,
@@ -107,12 +119,13 @@ async def create_website(
         body.domain,
         state.clock.now(),
     )
+    locate(response, PREFIX, website.public_id)
     return await _read(session, website)
 
 
 @router.get("/{website_id}", summary="A website and how to verify it")
 async def read_website(website_id: UUID, principal: Reader, session: Session) -> WebsiteRead:
-    return await _read(session, await websites.find(session, principal.organization_id, website_id))
+    return await _read(session, await _find(session, principal, website_id))
 
 
 @router.post(
@@ -127,21 +140,11 @@ async def verify_website(
     state: State,
     request: Request,
 ) -> WebsiteRead:
-    website = await websites.find(session, principal.organization_id, website_id)
-    proof = websites.challenge(website)
-    if body.method == "dns":
-        found = proof.dns_value in await txt_values(proof.dns_name)
-    else:
-        text = await fetch_text(
-            proof.file_url, host=website.domain, public_only=state.settings.probe_public_only
-        )
-        found = text is not None and text.strip() == proof.file_content
-    if not found:
-        where = proof.dns_name if body.method == "dns" else proof.file_url
-        raise AppError(ErrorCode.CONFLICT, f"The verification was not found at {where}.")
-    await websites.mark_verified(
-        session, actor_for(request, principal), website, body.method, state.clock.now()
-    )
+    website = await _find(session, principal, website_id)
+    await websites.verify(
+        session, actor_for(request, principal), website, body.method,
+        public_only=state.settings.probe_public_only, now=state.clock.now(),
+    )  # fmt: skip
     return await _read(session, website)
 
 
@@ -149,5 +152,5 @@ async def verify_website(
 async def delete_website(
     website_id: UUID, principal: Writer, session: Session, state: State, request: Request
 ) -> None:
-    website = await websites.find(session, principal.organization_id, website_id)
+    website = await _find(session, principal, website_id)
     await websites.remove(session, actor_for(request, principal), website, state.clock.now())

@@ -1,0 +1,1 @@
+"""Monitor groups: named sets of monitors (`group_id` on a monitor)."""

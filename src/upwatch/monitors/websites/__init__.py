@@ -1,0 +1,1 @@
+"""Websites: a domain whose monitors are grouped, and whose ownership can be proved."""

@@ -1,0 +1,2 @@
+"""Maintenance windows: planned work (one-off or recurring) during which covered monitors
+and heartbeats raise no incident and no alert."""

@@ -1,0 +1,1 @@
+"""Silences: time-bounded rules; matching alerts are recorded as silenced, not sent."""
