@@ -73,14 +73,13 @@ def database_url(
     sqlite_databases: SqliteDatabases,
     postgres_databases: PostgresDatabases | None,
 ) -> Iterator[str]:
-    """A fresh, migrated database of each backend, private to the test."""
+    """A migrated database of each backend holding nothing but what the test puts there: on
+    SQLite a copy of its own, on PostgreSQL the test process's database, emptied (tests
+    needing a PostgreSQL database of their own take `postgres_url`)."""
     if request.param == "sqlite":
         yield sqlite_databases.migrated(tmp_path)
         return
-    databases = _require_postgres(postgres_databases)
-    name, url = databases.migrated()
-    yield url
-    databases.drop(name)
+    yield _require_postgres(postgres_databases).reset_shared()
 
 
 @pytest.fixture(params=BACKENDS)
