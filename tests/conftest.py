@@ -14,7 +14,7 @@ import structlog
 from tests.support.accounts import Seeder
 from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres_server_url
 from tests.support.private_postgres import PrivatePostgres, server_binaries
-from tests.support.server import serving
+from tests.support.server import Hosted, hosting
 from upwatch.api.app import create_app
 from upwatch.settings import Settings
 
@@ -73,14 +73,13 @@ def database_url(
     sqlite_databases: SqliteDatabases,
     postgres_databases: PostgresDatabases | None,
 ) -> Iterator[str]:
-    """A fresh, migrated database of each backend, private to the test."""
+    """A migrated database of each backend holding nothing but what the test puts there: on
+    SQLite a copy of its own, on PostgreSQL the test process's database, emptied (tests
+    needing a PostgreSQL database of their own take `postgres_url`)."""
     if request.param == "sqlite":
         yield sqlite_databases.migrated(tmp_path)
         return
-    databases = _require_postgres(postgres_databases)
-    name, url = databases.migrated()
-    yield url
-    databases.drop(name)
+    yield _require_postgres(postgres_databases).reset_shared()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -162,17 +161,38 @@ def sqlite_settings(make_settings: SettingsFactory) -> Settings:
 
 
 class ApiHarness:
-    """A real server on a fresh database of one backend, plus a seeder for that database."""
+    """The app on a fresh database of one backend (in process, or a real server), plus a
+    seeder for that database."""
 
-    def __init__(self, base_url: str, settings: Settings, seeder: Seeder) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        settings: Settings,
+        seeder: Seeder,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url
         self.settings = settings
         self.seed = seeder
+        self.transport = transport
+
+    @classmethod
+    def hosted(cls, hosted: Hosted, settings: Settings) -> ApiHarness:
+        return cls(
+            hosted.base_url, settings, Seeder(settings.effective_database_url), hosted.transport
+        )
 
     def client(self, token: str | None = None, **headers: str) -> httpx.Client:
         sent = {"Authorization": f"Bearer {token}"} if token else {}
         sent.update(headers)
-        return httpx.Client(base_url=self.base_url, headers=sent, timeout=30)
+        return httpx.Client(
+            base_url=self.base_url, headers=sent, timeout=30, transport=self.transport
+        )
+
+
+def wants_real_server(request: pytest.FixtureRequest) -> bool:
+    """Whether the test is marked `real_server` (it needs a socket: see tests/support/server)."""
+    return request.node.get_closest_marker("real_server") is not None
 
 
 @pytest.fixture
@@ -182,7 +202,8 @@ def api_settings(make_settings: SettingsFactory, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def api(api_settings: Settings) -> Iterator[ApiHarness]:
-    """The app served over real HTTP on each backend (SQLite, PostgreSQL)."""
-    with serving(create_app(api_settings)) as base_url:
-        yield ApiHarness(base_url, api_settings, Seeder(api_settings.effective_database_url))
+def api(request: pytest.FixtureRequest, api_settings: Settings) -> Iterator[ApiHarness]:
+    """The app on each backend (SQLite, PostgreSQL): in process, or served over real HTTP for
+    tests marked `real_server`."""
+    with hosting(create_app(api_settings), real_server=wants_real_server(request)) as hosted:
+        yield ApiHarness.hosted(hosted, api_settings)

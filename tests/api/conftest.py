@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ApiHarness, SettingsFactory
+from tests.conftest import ApiHarness, SettingsFactory, wants_real_server
 from tests.support.accounts import Seeder, Tenant
 from tests.support.alerting import SETTINGS, Local, LocalHttp, Start, Upwatch
 from tests.support.engine import ManualClock
-from tests.support.server import serving
+from tests.support.server import hosting
 from upwatch.api.app import create_app
 from upwatch.core.clock import Clock
 
@@ -21,15 +21,21 @@ Serve = Callable[..., ApiHarness]
 
 
 @pytest.fixture
-def serve(make_settings: SettingsFactory, database_url: str) -> Iterator[Serve]:
-    """Start the real app with these settings on the test's database. Each call is a new
-    instance (fresh in-memory rate-limit counters); all stop when the test ends."""
+def serve(
+    request: pytest.FixtureRequest, make_settings: SettingsFactory, database_url: str
+) -> Iterator[Serve]:
+    """Start the app with these settings on the test's database (in process, or a real server
+    for tests marked `real_server`). Each call is a new instance (fresh in-memory rate-limit
+    counters); all stop when the test ends."""
+    real_server = wants_real_server(request)
     with ExitStack() as stack:
 
         def start(**overrides: Any) -> ApiHarness:
             settings = make_settings(database_url=database_url, **overrides)
-            base_url = stack.enter_context(serving(create_app(settings)))
-            return ApiHarness(base_url, settings, Seeder(settings.effective_database_url))
+            app = create_app(settings)
+            return ApiHarness.hosted(
+                stack.enter_context(hosting(app, real_server=real_server)), settings
+            )
 
         yield start
 
@@ -65,24 +71,25 @@ def local() -> Iterator[Local]:
 
 
 @pytest.fixture
-def start(make_settings: SettingsFactory, database_url: str) -> Iterator[Start]:
+def start(
+    request: pytest.FixtureRequest, make_settings: SettingsFactory, database_url: str
+) -> Iterator[Start]:
     """`start(clock=..., **settings)`: the app on the test's database (each backend), with
-    the dispatcher on, polling every 0.2 s, allowed to deliver to loopback."""
+    the dispatcher on, polling every 0.2 s, allowed to deliver to loopback; in process, or a
+    real server for tests marked `real_server`."""
+    real_server = wants_real_server(request)
     with ExitStack() as stack:
 
         def run(*, clock: ManualClock | None = None, **overrides: Any) -> Upwatch:
             settings = make_settings(database_url=database_url, **{**SETTINGS, **overrides})
             app_clock: Clock | None = clock
-            base_url = stack.enter_context(serving(create_app(settings, clock=app_clock)))
+            app = create_app(settings, clock=app_clock)
+            hosted = stack.enter_context(hosting(app, real_server=real_server))
             seed = Seeder(settings.effective_database_url)
             tenant = seed.tenant()
             http = stack.enter_context(
-                httpx.Client(
-                    base_url=base_url,
-                    headers={"Authorization": f"Bearer {tenant.owner.token}"},
-                    timeout=30,
-                )
+                hosted.client(headers={"Authorization": f"Bearer {tenant.owner.token}"})
             )
-            return Upwatch(base_url, settings, seed, tenant, http, clock)
+            return Upwatch(hosted.base_url, settings, seed, tenant, http, clock)
 
         yield run

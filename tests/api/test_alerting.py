@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import SettingsFactory
@@ -70,6 +71,9 @@ from upwatch.models import Notification, NotificationChannel, Organization
 from upwatch.notify.alerting import outbox_row
 from upwatch.notify.vault import ChannelVault
 from upwatch.settings import Settings
+
+# A real uvicorn server: deliveries to local receivers while requests are held open.
+pytestmark = pytest.mark.real_server
 
 # --- 1. down and up, webhook and email ------------------------------------------------------
 

@@ -33,6 +33,9 @@ from tests.support.sse import EVENTS, READ_SECONDS, EventStream, event_stream
 from upwatch.api.app import create_app
 from upwatch.core.scopes import Role
 
+# A real uvicorn server: event streams and WebSockets read while the app keeps running, by URL.
+pytestmark = pytest.mark.real_server
+
 MONITORS = "/api/v1/monitors"
 
 

@@ -9,7 +9,7 @@ must NOT appear is watched for a while instead. Nothing here measures wall time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,13 +25,13 @@ from tests.support.accounts import Seeder, Tenant
 from tests.support.engine import ManualClock
 from tests.support.server import serving
 from tests.support.sse import event_stream
+from tests.support.waiting import eventually
 from upwatch.api.app import create_app
 from upwatch.core.clock import isoformat_z
 from upwatch.settings import Settings
 
 HEARTBEATS = "/api/v1/heartbeats"
 T = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
-WAIT_SECONDS = 10.0  # the longest a test waits for a state to appear
 STEP_SECONDS = 0.05
 QUIET_SECONDS = 1.0  # how long a state that must not change is watched (4+ watcher looks)
 
@@ -127,18 +127,6 @@ def ping(app: Upwatch, heartbeat: dict[str, Any], signal: str | None = None) -> 
     response = app.pinger.get(path)
     assert response.status_code == 200, response.text
     assert response.text == "OK"
-
-
-def eventually(probe: Callable[[], R | None], what: str, within: float = WAIT_SECONDS) -> R:
-    """Poll `probe` until it returns something (not None, not False), for at most `within` s."""
-    give_up = time.monotonic() + within
-    while True:
-        found = probe()
-        if found is not None and found is not False:
-            return found
-        if time.monotonic() > give_up:
-            pytest.fail(f"{what}: not seen within {within} s")
-        time.sleep(STEP_SECONDS)
 
 
 def becomes(app: Upwatch, heartbeat: dict[str, Any], status: str) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from tests.support.engine import ManualClock
 from tests.support.http_target import HttpTarget, serving_http
 from tests.support.server import serving
 from tests.support.sse import event_stream
+from tests.support.waiting import eventually
 from upwatch.api.app import create_app
 from upwatch.core.clock import isoformat_z
 from upwatch.core.scopes import Role
@@ -45,8 +45,6 @@ HEARTBEATS = "/api/v1/heartbeats"
 INCIDENTS = "/api/v1/incidents"
 UNKNOWN_ID = "0190a000-0000-7000-8000-000000000000"
 T = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
-WAIT_SECONDS = 10.0  # the longest a test waits for an asynchronous effect
-STEP_SECONDS = 0.05
 R = TypeVar("R")
 
 
@@ -188,18 +186,6 @@ def stored_reasons(seed: Seeder, name: str, to_status: str) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def eventually(probe: Callable[[], R | None], what: str, within: float = WAIT_SECONDS) -> R:
-    """Poll `probe` until it returns something (not None, not False), for at most `within` s."""
-    give_up = time.monotonic() + within
-    while True:
-        found = probe()
-        if found is not None and found is not False:
-            return found
-        if time.monotonic() > give_up:
-            pytest.fail(f"{what}: not seen within {within} s")
-        time.sleep(STEP_SECONDS)
-
-
 # --- monitors -----------------------------------------------------------------------------
 
 
@@ -306,7 +292,7 @@ def test_a_failure_ping_opens_a_heartbeat_incident_and_a_success_ping_resolves_i
 ) -> None:
     heartbeat = create_heartbeat(http, "Backup")
 
-    with httpx.Client(base_url=api.base_url, timeout=30) as pinger:
+    with api.client() as pinger:
         ping(pinger, heartbeat)
         assert incidents(http) == []
         ping(pinger, heartbeat, "fail", b"disk full")
@@ -340,7 +326,7 @@ def test_a_heartbeat_failing_again_after_a_pause_keeps_its_one_open_incident(
 ) -> None:
     heartbeat = create_heartbeat(http, "Paused backup")
     url = f"{HEARTBEATS}/{heartbeat['id']}"
-    with httpx.Client(base_url=api.base_url, timeout=30) as pinger:
+    with api.client() as pinger:
         ping(pinger, heartbeat, "fail", b"first")
         [opened] = incidents(http)
         ok(http.post(f"{url}/pause"))
@@ -410,7 +396,7 @@ def four(api: ApiHarness, http: httpx.Client, target: HttpTarget) -> dict[str, A
     goes_down(http, monitor, target)
     comes_up(http, monitor, target)
     goes_down(http, monitor, target)
-    with httpx.Client(base_url=api.base_url, timeout=30) as pinger:
+    with api.client() as pinger:
         ping(pinger, first, "fail", b"boom")
         ping(pinger, first)
         ping(pinger, second, "fail", b"bang")
@@ -467,6 +453,7 @@ def test_pages_of_one_walk_every_incident_exactly_once_newest_first(
 # --- events ---------------------------------------------------------------------------------
 
 
+@pytest.mark.real_server  # reads the event stream while the app keeps running
 def test_the_event_stream_announces_incidents_opened_and_resolved_with_their_subject(
     api: ApiHarness, http: httpx.Client, tenant: Tenant, target: HttpTarget
 ) -> None:
@@ -477,7 +464,7 @@ def test_the_event_stream_announces_incidents_opened_and_resolved_with_their_sub
         event_stream(
             api.base_url, tenant.owner.token, ["incident.opened", "incident.resolved"]
         ) as stream,
-        httpx.Client(base_url=api.base_url, timeout=30) as pinger,
+        api.client() as pinger,
     ):
         goes_down(http, monitor, target)
         monitor_opened = stream.next().envelope
@@ -594,7 +581,7 @@ def test_reading_incidents_needs_the_incidents_read_scope_and_a_viewer_has_it(
     api: ApiHarness, http: httpx.Client, tenant: Tenant
 ) -> None:
     heartbeat = create_heartbeat(http, "Scoped")
-    with httpx.Client(base_url=api.base_url, timeout=30) as pinger:
+    with api.client() as pinger:
         ping(pinger, heartbeat, "fail", b"no")
     [opened] = incidents(http)
     monitors_only = api.seed.token_for(tenant.owner, tenant.organization_id, ["monitors:read"])
@@ -612,7 +599,7 @@ def test_reading_incidents_needs_the_incidents_read_scope_and_a_viewer_has_it(
 
 def test_an_unknown_or_foreign_incident_is_not_found(api: ApiHarness, http: httpx.Client) -> None:
     heartbeat = create_heartbeat(http, "Private")
-    with httpx.Client(base_url=api.base_url, timeout=30) as pinger:
+    with api.client() as pinger:
         ping(pinger, heartbeat, "fail", b"secret")
     [mine] = incidents(http)
     stranger = api.seed.tenant()

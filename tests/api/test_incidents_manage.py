@@ -535,6 +535,7 @@ def test_a_change_that_changes_nothing_is_not_audited(http: httpx.Client) -> Non
 # --- events -------------------------------------------------------------------------------
 
 
+@pytest.mark.real_server  # reads the event stream while the app keeps running
 def test_each_change_is_announced_as_an_incident_event(
     api: ApiHarness, http: httpx.Client, tenant: Tenant
 ) -> None:
@@ -647,7 +648,7 @@ def test_a_heartbeats_incident_resolved_by_hand_stays_resolved_and_the_next_fail
     )
     beat_url = f"{HEARTBEATS}/{heartbeat['id']}"
 
-    with httpx.Client(base_url=api.base_url, timeout=30) as pinger:
+    with api.client() as pinger:
         ping(pinger, heartbeat, "fail", b"disk full")
         [opened] = incidents(http)
         assert (opened["auto_created"], opened["heartbeat_id"]) == (True, heartbeat["id"])

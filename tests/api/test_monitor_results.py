@@ -8,8 +8,7 @@ import asyncio
 import csv
 import io
 import threading
-import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -21,6 +20,7 @@ from aiohttp import web
 from tests.api.conftest import Serve
 from tests.support.http_target import HttpTarget, serving_http
 from tests.support.sockets import closed_port
+from tests.support.waiting import until
 
 MONITORS = "/api/v1/monitors"
 DEADLINE_SECONDS = 30
@@ -134,14 +134,6 @@ def count(http: httpx.Client, monitor: dict[str, Any]) -> int:
     return len(checks(http, monitor))
 
 
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting: {what}")
-        time.sleep(0.1)
-
-
 # --- run now ------------------------------------------------------------------------------
 
 
@@ -233,7 +225,7 @@ def test_an_on_demand_monitor_is_never_scheduled_but_runs_on_request(
     )
     on_demand = create(fast, target.url("/status/204"), interval_seconds=1, timeout_ms=500)
 
-    wait_for(lambda: count(fast, background) >= 3, "three background checks")
+    until(lambda: count(fast, background) >= 3, "three background checks")
 
     assert count(fast, on_demand) == 0
     assert target.hits["/status/204"] == 0
@@ -248,7 +240,7 @@ def test_a_paused_monitor_is_not_checked_until_it_is_resumed(
     every_second = {"execution_mode": "background", "interval_seconds": 1, "timeout_ms": 500}
     watched = create(fast, target.url("/ok"), **every_second)
     control = create(fast, target.url("/json"), **every_second)
-    wait_for(lambda: count(fast, watched) >= 1, "a first check")
+    until(lambda: count(fast, watched) >= 1, "a first check")
 
     paused = ok(fast.post(f"{MONITORS}/{watched['id']}/pause"))
     assert paused["status"] == "paused"
@@ -256,16 +248,16 @@ def test_a_paused_monitor_is_not_checked_until_it_is_resumed(
 
     # A check already under way may still land; then nothing more while the control ticks on.
     settled = count(fast, control) + 2
-    wait_for(lambda: count(fast, control) >= settled, "the control to check twice")
+    until(lambda: count(fast, control) >= settled, "the control to check twice")
     frozen = count(fast, watched)
     more = count(fast, control) + 3
-    wait_for(lambda: count(fast, control) >= more, "the control to check three more times")
+    until(lambda: count(fast, control) >= more, "the control to check three more times")
     assert count(fast, watched) == frozen
     assert ok(fast.get(f"{MONITORS}/{watched['id']}"))["status"] == "paused"
 
     ok(fast.post(f"{MONITORS}/{watched['id']}/resume"))
-    wait_for(lambda: count(fast, watched) > frozen, "a check after resuming")
-    wait_for(
+    until(lambda: count(fast, watched) > frozen, "a check after resuming")
+    until(
         lambda: ok(fast.get(f"{MONITORS}/{watched['id']}"))["status"] == "up",
         "the resumed monitor to show up",
     )
@@ -277,7 +269,7 @@ def test_background_checks_fill_in_the_live_state(fast: httpx.Client, target: Ht
     )
     url = f"{MONITORS}/{monitor['id']}"
 
-    wait_for(lambda: ok(fast.get(url))["last_check_at"] is not None, "a background check")
+    until(lambda: ok(fast.get(url))["last_check_at"] is not None, "a background check")
 
     state = ok(fast.get(url))
     assert state["status"] == "up"

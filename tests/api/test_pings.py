@@ -1061,6 +1061,7 @@ def test_the_ping_token_and_key_never_appear_in_the_server_logs(
 # --- live events ------------------------------------------------------------------------
 
 
+@pytest.mark.real_server  # reads the event stream while the app keeps running
 def test_a_ping_streams_heartbeat_pinged_and_a_status_change_streams_status_changed(
     api: ApiHarness, tenant: Tenant, http: httpx.Client, pinger: httpx.Client
 ) -> None:
@@ -1091,6 +1092,7 @@ def test_a_ping_streams_heartbeat_pinged_and_a_status_change_streams_status_chan
     assert changed["reason"] == "success ping"
 
 
+@pytest.mark.real_server  # reads the event stream while the app keeps running
 def test_a_failure_ping_streams_the_change_to_down_with_its_reason(
     api: ApiHarness, tenant: Tenant, http: httpx.Client, pinger: httpx.Client
 ) -> None:

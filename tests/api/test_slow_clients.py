@@ -22,6 +22,9 @@ import pytest
 from tests.api.conftest import Serve
 from tests.conftest import ApiHarness
 
+# A real uvicorn server: slow clients and timeouts: only a socket shows them.
+pytestmark = pytest.mark.real_server
+
 WAIT_SECONDS = 15.0  # the longest any test waits for the server to close or answer
 SHORT = 0.5  # the timeouts under test
 STEP = 0.1  # a pause well inside SHORT

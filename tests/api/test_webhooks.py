@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.alerting import (
     INCIDENTS,
@@ -28,6 +29,9 @@ from tests.support.alerting import (
 )
 from upwatch.channels.signing import verify
 from upwatch.core.scopes import Role
+
+# A real uvicorn server: clients of their own reach the app by URL.
+pytestmark = pytest.mark.real_server
 
 WEBHOOKS = "/api/v1/webhooks"
 

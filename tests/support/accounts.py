@@ -67,16 +67,17 @@ class Seeder:
     def tenant(self, name: str | None = None) -> Tenant:
         name = name or f"Org {next(_numbers)}"
 
-        async def work(database: Database) -> UUID:
+        async def work(database: Database) -> Tenant:
             async with unit_of_work(database) as session:
                 organization = await users.create_organization(
                     session, SEED, name, SystemClock().now()
                 )
-                return organization.public_id
+                organization_id = organization.public_id
+            # On the same engine: one connection for both, not one per step.
+            owner = await self._person(database, organization_id, Role.OWNER, ("*",))
+            return Tenant(name, organization_id, owner)
 
-        organization_id = self._run(work)
-        owner = self.person(organization_id, Role.OWNER)
-        return Tenant(name, organization_id, owner)
+        return self._run(work)
 
     def person(
         self,
@@ -88,42 +89,61 @@ class Seeder:
         created_at: datetime | None = None,
         expires_in: timedelta | None = None,
     ) -> Person:
+        return self._run(
+            lambda database: self._person(
+                database,
+                organization_id,
+                role,
+                scopes,
+                daily_mutation_limit=daily_mutation_limit,
+                created_at=created_at,
+                expires_in=expires_in,
+            )
+        )
+
+    async def _person(
+        self,
+        database: Database,
+        organization_id: UUID,
+        role: Role,
+        scopes: Sequence[str],
+        *,
+        daily_mutation_limit: int | None = None,
+        created_at: datetime | None = None,
+        expires_in: timedelta | None = None,
+    ) -> Person:
         email = f"user{next(_numbers)}@example.com"
-
-        async def work(database: Database) -> Person:
-            now = created_at or SystemClock().now()
-            async with unit_of_work(database) as session:
-                organization = (
-                    await session.execute(
-                        select(Organization).where(Organization.public_id == organization_id)
-                    )
-                ).scalar_one()
-                user = await users.create_user(
-                    session,
-                    SEED,
-                    email=email,
-                    password=None,
-                    organization=organization,
-                    role=role,
-                    now=now,
+        now = created_at or SystemClock().now()
+        async with unit_of_work(database) as session:
+            organization = (
+                await session.execute(
+                    select(Organization).where(Organization.public_id == organization_id)
                 )
-                # The same Argon2id hash for every seeded person: hashing is deliberately
-                # slow, and the tests need many people, not many hashes.
-                user.password_hash = _password_hash()
-                token, plaintext = await tokens.create_token(
-                    session,
-                    SEED.as_user(user.id, user.email),
-                    organization_id=organization.id,
-                    user_id=user.id,
-                    name="test token",
-                    scopes=list(scopes),
-                    expires_at=now + expires_in if expires_in else None,
-                    daily_mutation_limit=daily_mutation_limit,
-                    now=now,
-                )
-                return Person(email, PASSWORD, user.public_id, plaintext, token.public_id, role)
-
-        return self._run(work)
+            ).scalar_one()
+            user = await users.create_user(
+                session,
+                SEED,
+                email=email,
+                password=None,
+                organization=organization,
+                role=role,
+                now=now,
+            )
+            # The same Argon2id hash for every seeded person: hashing is deliberately
+            # slow, and the tests need many people, not many hashes.
+            user.password_hash = _password_hash()
+            token, plaintext = await tokens.create_token(
+                session,
+                SEED.as_user(user.id, user.email),
+                organization_id=organization.id,
+                user_id=user.id,
+                name="test token",
+                scopes=list(scopes),
+                expires_at=now + expires_in if expires_in else None,
+                daily_mutation_limit=daily_mutation_limit,
+                now=now,
+            )
+            return Person(email, PASSWORD, user.public_id, plaintext, token.public_id, role)
 
     def token_for(
         self, person: Person, organization_id: UUID, scopes: Sequence[str], **options: object

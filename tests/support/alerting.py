@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
 from tests.support.accounts import Seeder, Tenant
 from tests.support.engine import ManualClock
+from tests.support.waiting import eventually
 from upwatch.settings import Settings
 
 CHANNELS = "/api/v1/channels"
@@ -173,18 +173,6 @@ def parse(stamp: str) -> datetime:
 
 def z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def eventually(probe: Callable[[], R | bool | None], what: str, within: float = WAIT_SECONDS) -> R:
-    """Poll `probe` until it returns something (not None, not False), for at most `within` s."""
-    give_up = time.monotonic() + within
-    while True:
-        found = probe()
-        if found is not None and found is not False:
-            return found  # type: ignore[return-value]
-        if time.monotonic() > give_up:
-            pytest.fail(f"{what}: not seen within {within} s")
-        time.sleep(STEP_SECONDS)
 
 
 def arrived(receiver: LocalHttp, count: int, what: str) -> list[Hit]:

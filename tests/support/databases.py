@@ -1,8 +1,12 @@
-"""Isolated databases for tests: one migrated template per run, one copy per test.
+"""Isolated databases for tests: every test sees a fully migrated schema holding nothing of
+any other test.
 
-SQLite: the template is a file, copied per test. PostgreSQL (UPWATCH_TEST_DATABASE_URL set):
-the template is a database, and each test gets `CREATE DATABASE ... TEMPLATE` of it, dropped
-afterwards. Either way a test sees a fresh, fully migrated schema and nothing of any other.
+SQLite: one migrated template file per run, copied per test (a millisecond). PostgreSQL
+(UPWATCH_TEST_DATABASE_URL set): each test process (xdist worker) migrates one database of its
+own and empties it before every test in one round trip (DELETE from every table, sequences
+restarted: ~25 ms, against 0.55 s for `CREATE DATABASE ... TEMPLATE`). Tests that need a
+database of their own (`postgres_url`: worker processes, LISTEN/NOTIFY) still get a fresh copy
+of a migrated template, and migration tests an empty database.
 """
 
 from __future__ import annotations
@@ -47,6 +51,44 @@ async def _admin(server_url: str, *statements: str) -> None:
         await connection.close()
 
 
+async def _tables(dsn: str) -> list[str]:
+    """The tables a reset empties: all but Alembic's record of the schema (the migrations
+    insert no rows, so an emptied database is what a fresh one holds)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename <> 'alembic_version' ORDER BY tablename"
+        )
+    finally:
+        await connection.close()
+    return [row["tablename"] for row in rows]
+
+
+async def _truncate(dsn: str, tables: list[str]) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        # A connection the last test left open (a leaked engine, a killed process's backend
+        # not yet gone) would hold TRUNCATE's lock: end them (waiting up to 5 s for each to
+        # exit), as DROP DATABASE ... FORCE did.
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        # DELETE, not TRUNCATE: TRUNCATE gives each of the ~35 tables and their indexes new
+        # files, 1.7 s on this machine against 24 ms for deleting a test's few rows. Foreign
+        # key triggers are off for the transaction (every table is emptied anyway), and every
+        # sequence starts over, as in a fresh database.
+        deletes = "; ".join(f'DELETE FROM "{table}"' for table in tables)
+        await connection.execute(
+            "BEGIN; SET LOCAL session_replication_role = replica; "
+            f"{deletes}; "
+            "SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'; COMMIT"
+        )
+    finally:
+        await connection.close()
+
+
 class PostgresDatabases:
     """Creates per-test databases on the server named by UPWATCH_TEST_DATABASE_URL."""
 
@@ -55,6 +97,8 @@ class PostgresDatabases:
         self.prefix = f"upwatch_t{os.getpid()}"
         self.template = f"{self.prefix}_template"
         self._template_ready = False
+        self.shared = f"{self.prefix}_shared"
+        self._shared_tables: list[str] | None = None
 
     def empty(self) -> tuple[str, str]:
         return self._recreate(f"{self.prefix}_{next(_counter)}")
@@ -81,9 +125,23 @@ class PostgresDatabases:
     def drop(self, name: str) -> None:
         asyncio.run(_admin(self.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
+    def reset_shared(self) -> str:
+        """This process's own migrated database, every table emptied: for tests that only
+        need their data to be their own (the app's connections are closed when a test ends)."""
+        url = _sqlalchemy_url(self.server_url, self.shared)
+        if self._shared_tables is None:
+            self._recreate(self.shared)
+            migrate.upgrade(url)
+            self._shared_tables = asyncio.run(_tables(_dsn(self.server_url, self.shared)))
+        else:
+            asyncio.run(_truncate(_dsn(self.server_url, self.shared), self._shared_tables))
+        return url
+
     def close(self) -> None:
         if self._template_ready:
             self.drop(self.template)
+        if self._shared_tables is not None:
+            self.drop(self.shared)
 
 
 class SqliteDatabases:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import http
+from tests.support import http, waiting
 from tests.support.accounts import Seeder
 from tests.support.engine import INSTANCE_KEY
 from tests.support.server import serving
@@ -34,12 +34,8 @@ def free_port() -> int:
 
 
 def until(condition: Callable[[], bool], what: str, within: float = WAIT_SECONDS) -> None:
-    """Poll `condition` until it holds, for at most `within` seconds."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    """`waiting.until`, with the patience a process needs to start or to act."""
+    waiting.until(condition, what, within, step=0.1)
 
 
 def wait_until_ready(base_url: str) -> httpx.Response:
