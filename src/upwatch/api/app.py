@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 from collections.abc import AsyncIterator
@@ -98,7 +99,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         try:
             yield
         finally:
+            # Awaited, not only cancelled: a purge still running would otherwise outlive the
+            # database it uses and hold up the event loop's close (the first purge runs at
+            # once, so a short-lived app stopped during it).
             housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
             await dispatcher.stop()
             await state.engine.stop()
             if isinstance(bus, RedisEventBus):
