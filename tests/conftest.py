@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import structlog
+from hypothesis import settings as hypothesis_settings
 
 from tests.support.accounts import Seeder
 from tests.support.databases import PostgresDatabases, SqliteDatabases, postgres_server_url
@@ -17,6 +18,11 @@ from tests.support.private_postgres import PrivatePostgres, server_binaries
 from tests.support.server import Hosted, hosting
 from upwatch.api.app import create_app
 from upwatch.settings import Settings
+
+# Property tests judge behaviour, not speed: Hypothesis' per-example deadline (200 ms) fails
+# them on a loaded 2-core machine, and timing belongs in bench/.
+hypothesis_settings.register_profile("upwatch", deadline=None)
+hypothesis_settings.load_profile("upwatch")
 
 BACKENDS = ["sqlite", "postgresql"]
 
